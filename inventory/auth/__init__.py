@@ -1,0 +1,1 @@
+"""Users, roles, sessions, API tokens, and the one place that decides who may do what."""

@@ -1,0 +1,98 @@
+"""The one authorization choke point: pages, API, exports and later features all ask here.
+
+A permission is granted by role; keepers and auditors hold it only inside their sites' subtrees.
+"""
+
+import logging
+
+import sqlalchemy as sa
+from flask import has_request_context, request
+from flask_babel import lazy_gettext as _l
+
+from inventory.errors import Forbidden
+
+SCOPED_ROLES = frozenset({"keeper", "auditor"})
+EVERYONE = frozenset({"admin", "manager", "dispatcher", "keeper", "auditor", "viewer"})
+
+PERMISSIONS: dict[str, frozenset[str]] = {
+    "sites.view": EVERYONE,
+    "sites.edit": frozenset({"admin", "manager", "keeper"}),
+    "catalog.view": EVERYONE,
+    "catalog.edit": frozenset({"admin", "manager"}),
+    "audit.view": frozenset({"admin", "manager"}),
+    "users.manage": frozenset({"admin"}),
+}
+
+ROLE_NAMES = {
+    "admin": _l("系统管理员"),
+    "manager": _l("管理员"),
+    "dispatcher": _l("调度员"),
+    "keeper": _l("保管员"),
+    "auditor": _l("盘点员"),
+    "viewer": _l("查看者"),
+}
+
+denials = logging.getLogger("inventory.access")
+
+
+def is_scoped(user) -> bool:
+    return user.role in SCOPED_ROLES
+
+
+def in_scope(user, site) -> bool:
+    """True when ``site`` lies in the subtree of one of the user's sites (or the user is unscoped)."""
+    if not is_scoped(user):
+        return True
+    return site is not None and any(site.within(own) for own in user.sites)
+
+
+def can(user, permission: str, site=None) -> bool:
+    """May ``user`` do ``permission``, at ``site`` when given?
+
+    For scoped roles a permission without a site means "everywhere", which they never hold.
+    """
+    if user is None or not getattr(user, "is_authenticated", False):
+        return False
+    if user.role not in PERMISSIONS[permission]:
+        return False
+    return in_scope(user, site) if is_scoped(user) else True
+
+
+def can_somewhere(user, permission: str) -> bool:
+    """May ``user`` do ``permission`` at one site at least? (Whether to offer the action at all.)"""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return False
+    return user.role in PERMISSIONS[permission] and (not is_scoped(user) or bool(user.sites))
+
+
+def authorize(user, permission: str, site=None) -> None:
+    """Raise Forbidden, and log the denial, unless ``user`` may do ``permission`` at ``site``."""
+    if can(user, permission, site):
+        return
+    denials.warning(
+        "denied user=%s role=%s permission=%s site=%s endpoint=%s",
+        getattr(user, "username", None), getattr(user, "role", None), permission,
+        getattr(site, "code", None), request.path if has_request_context() else "cli",
+    )
+    raise Forbidden()
+
+
+def scope_condition(user, path_column):
+    """A SQL condition restricting ``path_column`` to the user's subtrees, or None for everywhere."""
+    if not is_scoped(user):
+        return None
+    if not user.sites:
+        return sa.false()
+    return sa.or_(*(path_column.startswith(own.path, autoescape=True) for own in user.sites))
+
+
+class CommandLine:
+    """The actor behind command-line work: whoever runs it already holds the server."""
+
+    username = "cli"
+    role = "admin"
+    is_authenticated = True
+    sites = ()
+
+
+COMMAND_LINE = CommandLine()

@@ -1,0 +1,201 @@
+"""Accounts, passwords, login sessions, throttling and API tokens."""
+
+import datetime as dt
+import hashlib
+import re
+import secrets
+
+import sqlalchemy as sa
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from flask import current_app
+from flask_babel import gettext as _
+
+from inventory.audit.services import record_change
+from inventory.auth.models import ROLES, ApiToken, LoginFailure, User, UserSession
+from inventory.db import db, transactional, utcnow
+from inventory.errors import NotFound, TooManyAttempts, Unauthorized, ValidationError
+from inventory.sites.models import Site
+
+# OWASP Password Storage Cheat Sheet minimum for argon2id: 19 MiB, t=2, p=1 (QUALITY.md S7).
+password_hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
+USERNAME_PATTERN = r"[A-Za-z0-9_.-]{2,64}"
+PASSWORD_MIN_LENGTH = 10
+PASSWORD_MAX_LENGTH = 256
+SCOPED_ROLES_NEED_SITES = {"keeper", "auditor"}
+# Verified against when the account does not exist, so both answers take the same time.
+_DUMMY_HASH = password_hasher.hash("not a real password")
+
+
+def hash_password(password: str) -> str:
+    return password_hasher.hash(password)
+
+
+def check_password_rules(password: str, field: str = "password") -> None:
+    """Raise ValidationError unless ``password`` is acceptable."""
+    if not isinstance(password, str) or len(password) < PASSWORD_MIN_LENGTH:
+        raise ValidationError({field: _("密码至少 %(n)d 个字符", n=PASSWORD_MIN_LENGTH)})
+    if len(password) > PASSWORD_MAX_LENGTH:
+        raise ValidationError({field: _("密码不能超过 %(n)d 个字符", n=PASSWORD_MAX_LENGTH)})
+
+
+def find_user(username: str) -> User | None:
+    return db.session.scalar(sa.select(User).where(User.username == username))
+
+
+def _sites_by_code(codes) -> list[Site]:
+    sites = db.session.scalars(sa.select(Site).where(Site.code.in_(codes))).all()
+    missing = set(codes) - {site.code for site in sites}
+    if missing:
+        raise ValidationError({"sites": _("站点不存在：%(codes)s", codes="、".join(sorted(missing)))})
+    return list(sites)
+
+
+@transactional
+def create_user(*, username: str, role: str, password: str, site_codes=(), display_name="",
+                actor=None) -> User:
+    """Create an account; keepers and auditors must be given at least one site."""
+    errors = {}
+    if not isinstance(username, str) or not re.fullmatch(USERNAME_PATTERN, username):
+        errors["username"] = _("用户名为 2–64 个字母、数字或 _ . -")
+    elif find_user(username) is not None:
+        errors["username"] = _("用户名已存在")
+    if role not in ROLES:
+        errors["role"] = _("角色应为以下之一：%(roles)s", roles="、".join(ROLES))
+    elif role in SCOPED_ROLES_NEED_SITES and not site_codes:
+        errors["sites"] = _("保管员和盘点员至少要指定一个站点")
+    if errors:
+        raise ValidationError(errors)
+    check_password_rules(password)
+    user = User(username=username, role=role, display_name=display_name,
+                password_hash=hash_password(password), sites=_sites_by_code(site_codes))
+    db.session.add(user)
+    record_change(actor=actor, action="create", entity="user", key=username,
+                  changes={"role": [None, role], "sites": [None, sorted(site_codes)]})
+    return user
+
+
+def _client_key(address: str | None) -> str:
+    return (address or "unknown")[:64]
+
+
+def _check_throttle(username: str, address: str) -> None:
+    config = current_app.config
+    since = utcnow() - dt.timedelta(minutes=config["LOGIN_FAILURE_WINDOW_MINUTES"])
+    count = sa.select(sa.func.count()).select_from(LoginFailure).where(LoginFailure.at >= since)
+    per_account = db.session.scalar(count.where(LoginFailure.username == username))
+    per_address = db.session.scalar(count.where(LoginFailure.address == address))
+    if (per_account >= config["LOGIN_FAILURES_PER_ACCOUNT"]
+            or per_address >= config["LOGIN_FAILURES_PER_ADDRESS"]):
+        raise TooManyAttempts(_("登录失败次数过多，请 %(n)d 分钟后再试",
+                                n=config["LOGIN_FAILURE_WINDOW_MINUTES"]))
+
+
+@transactional
+def _record_failure(username: str, address: str) -> None:
+    window = dt.timedelta(minutes=current_app.config["LOGIN_FAILURE_WINDOW_MINUTES"])
+    # Old rows are of no further use; drop them so the table stays small.
+    db.session.execute(sa.delete(LoginFailure).where(LoginFailure.at < utcnow() - 4 * window))
+    db.session.add(LoginFailure(username=username, address=address))
+
+
+def authenticate(*, username: str, password: str, address: str | None) -> User:
+    """Return the user for these credentials, or raise Unauthorized / TooManyAttempts.
+
+    Failures are counted in the database per account and per address, so the limit holds across
+    every worker; over the limit, credentials are not even checked.
+    """
+    username = (username or "")[:64]
+    address = _client_key(address)
+    _check_throttle(username.lower(), address)
+    user = find_user(username)
+    try:
+        password_hasher.verify(user.password_hash if user else _DUMMY_HASH, password or "")
+        valid = user is not None and user.active
+    except (VerificationError, InvalidHashError):
+        valid = False
+    if not valid:
+        _record_failure(username.lower(), address)
+        raise Unauthorized(_("用户名或密码错误"))
+    _after_successful_login(user, password, address)
+    return user
+
+
+@transactional
+def _after_successful_login(user: User, password: str, address: str) -> None:
+    db.session.execute(sa.delete(LoginFailure).where(LoginFailure.username == user.username.lower()))
+    if password_hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+
+
+@transactional
+def start_session(user: User, address: str | None) -> UserSession:
+    """Open a new login session; its id is what the signed cookie carries."""
+    login = UserSession(id=secrets.token_urlsafe(32), user=user, address=_client_key(address))
+    db.session.add(login)
+    return login
+
+
+def load_session(session_id: str, max_age: dt.timedelta) -> User | None:
+    """Return the user of a live session, or None when it was ended or has expired."""
+    login = db.session.get(UserSession, session_id)
+    if login is None or not login.user.active or login.created_at < utcnow() - max_age:
+        return None
+    login.user.session_id = login.id
+    return login.user
+
+
+@transactional
+def end_session(session_id: str | None) -> None:
+    """Log out: the session's cookie is worthless from now on."""
+    if session_id:
+        db.session.execute(sa.delete(UserSession).where(UserSession.id == session_id))
+
+
+@transactional
+def change_password(*, user: User, current_password: str, new_password: str) -> None:
+    """Change a password after checking the current one; every other session of the user ends."""
+    try:
+        password_hasher.verify(user.password_hash, current_password or "")
+    except (VerificationError, InvalidHashError):
+        raise ValidationError({"current_password": _("当前密码不正确")}) from None
+    check_password_rules(new_password, "new_password")
+    user.password_hash = hash_password(new_password)
+    db.session.execute(sa.delete(UserSession).where(
+        UserSession.user_id == user.id, UserSession.id != (user.session_id or "")))
+    db.session.execute(sa.delete(ApiToken).where(ApiToken.user_id == user.id))
+    record_change(actor=user, action="password", entity="user", key=user.username, changes={})
+
+
+@transactional
+def set_password(*, username: str, password: str, actor=None) -> None:
+    """Set a password without the old one (admins, the command line); ends all sessions."""
+    user = find_user(username)
+    if user is None:
+        raise NotFound(_("用户不存在"))
+    check_password_rules(password)
+    user.password_hash = hash_password(password)
+    db.session.execute(sa.delete(UserSession).where(UserSession.user_id == user.id))
+    record_change(actor=actor, action="password", entity="user", key=username, changes={})
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@transactional
+def issue_token(*, user: User, days: int) -> tuple[str, ApiToken]:
+    """Create an API token; the plain token is returned once and only its digest is kept."""
+    token = secrets.token_urlsafe(32)
+    record = ApiToken(user=user, digest=_digest(token),
+                      expires_at=utcnow() + dt.timedelta(days=days))
+    db.session.add(record)
+    return token, record
+
+
+def user_for_token(token: str) -> User | None:
+    """The active user a live token belongs to, or None."""
+    record = db.session.scalar(sa.select(ApiToken).where(ApiToken.digest == _digest(token)))
+    if record is None or record.expires_at <= utcnow() or not record.user.active:
+        return None
+    return record.user

@@ -1,0 +1,107 @@
+"""Flask commands: seed, users."""
+
+import os
+import secrets
+import sys
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+
+from inventory.errors import DomainError
+
+
+def _fail(error: DomainError) -> None:
+    details = "; ".join(f"{field}: {problem}" for field, problem in (error.details or {}).items())
+    click.echo(f"错误: {error.message}" + (f" ({details})" if details else ""), err=True)
+    sys.exit(1)
+
+
+# AppGroup runs every sub-command inside the application context.
+users_group = AppGroup("users", help="管理用户与 API 令牌")
+
+
+@users_group.command("create")
+@click.argument("username")
+@click.option("--role", required=True, help="admin | manager | dispatcher | keeper | auditor | viewer")
+@click.option("--site", "sites", multiple=True, help="保管员/盘点员负责的站点编码，可重复")
+@click.option("--password", default=None, help="不指定则生成随机密码并打印一次")
+@click.option("--name", "display_name", default="", help="显示名称")
+def create_user_command(username, role, sites, password, display_name):
+    """Create a user."""
+    from inventory.auth.access import COMMAND_LINE
+    from inventory.auth.services import create_user
+
+    generated = password is None
+    password = password or secrets.token_urlsafe(12)
+    try:
+        create_user(username=username, role=role, password=password, site_codes=list(sites),
+                    display_name=display_name, actor=COMMAND_LINE)
+    except DomainError as error:
+        _fail(error)
+    click.echo(f"已创建用户 {username}（{role}）")
+    if generated:
+        click.echo(f"密码（只显示这一次）：{password}")
+
+
+@users_group.command("token")
+@click.argument("username")
+@click.option("--days", default=365, show_default=True, type=click.IntRange(1, 3650))
+def token_command(username, days):
+    """Print a new API token for USERNAME (only the token, on stdout)."""
+    from inventory.auth.services import find_user, issue_token
+
+    user = find_user(username)
+    if user is None or not user.active:
+        click.echo(f"错误: 用户 {username} 不存在或已停用", err=True)
+        sys.exit(1)
+    token, _record = issue_token(user=user, days=days)
+    click.echo(token)
+
+
+@users_group.command("password")
+@click.argument("username")
+@click.option("--password", default=None, help="不指定则生成随机密码并打印一次")
+def password_command(username, password):
+    """Set a user's password; their sessions end."""
+    from inventory.auth.access import COMMAND_LINE
+    from inventory.auth.services import set_password
+
+    generated = password is None
+    password = password or secrets.token_urlsafe(12)
+    try:
+        set_password(username=username, password=password, actor=COMMAND_LINE)
+    except DomainError as error:
+        _fail(error)
+    click.echo(f"已为 {username} 设置新密码" + (f"：{password}" if generated else ""))
+
+
+seed_group = AppGroup("seed", help="载入演示数据")
+
+
+@seed_group.command("demo")
+@click.option("--if-empty", is_flag=True, help="数据库已有站点时什么也不做")
+def seed_demo_command(if_empty):
+    """Load 高台县: sites, agreements, the catalog and one demo user per role."""
+    from inventory.seed.demo import database_is_empty, load_demo
+
+    if if_empty and not database_is_empty():
+        click.echo("数据库已有数据，跳过演示数据。")
+        return
+    try:
+        logins = load_demo()
+    except DomainError as error:
+        _fail(error)
+    path = current_app.config["INSTANCE_PATH"] + "/demo-logins.txt"
+    lines = [f"{username:12} {role:11} {password}" for username, role, password in logins]
+    # The demo passwords are secrets of this machine: readable by its owner only.
+    with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w",
+                   encoding="utf-8") as f:
+        f.write("\n".join(lines) + "\n")
+    click.echo("已载入高台县演示数据。演示账号（密码只在此显示，并保存在 instance/demo-logins.txt）：")
+    click.echo("\n".join(lines))
+
+
+def register_cli(app) -> None:
+    app.cli.add_command(users_group)
+    app.cli.add_command(seed_group)

@@ -1,0 +1,126 @@
+"""The declarative base, the session, and the one helper that owns a write transaction."""
+
+import datetime as dt
+import functools
+import random
+import time
+from contextvars import ContextVar
+
+import sqlalchemy as sa
+from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import DeclarativeBase
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+
+
+db = SQLAlchemy(model_class=Base)
+
+# PostgreSQL: serialization_failure and deadlock_detected abort the whole transaction; rerun it.
+RETRYABLE_SQLSTATES = {"40001", "40P01"}
+MAX_ATTEMPTS = 5
+SQLITE_BUSY_TIMEOUT_MS = 15_000
+
+_unit_depth: ContextVar[int] = ContextVar("unit_depth", default=0)
+_write_unit: ContextVar[bool] = ContextVar("write_unit", default=False)
+
+
+def configure_engine(engine: sa.Engine) -> None:
+    """Give SQLite its durability profile and let write units begin with BEGIN IMMEDIATE."""
+    if engine.dialect.name != "sqlite":
+        return
+
+    @sa.event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):
+        # Take transaction control away from pysqlite so that BEGIN is ours to issue.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.close()
+
+    @sa.event.listens_for(engine, "begin")
+    def _on_begin(connection):
+        # A write unit takes the write lock up front, so it never fails half way on "database is
+        # locked" when it upgrades a read lock; reads stay deferred and never block writers.
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if _write_unit.get() else "BEGIN")
+
+
+def _is_retryable(error: DBAPIError) -> bool:
+    return getattr(error.orig, "sqlstate", None) in RETRYABLE_SQLSTATES
+
+
+def run_in_transaction(work):
+    """Run ``work()`` as one transaction: commit on success, roll back on any error.
+
+    On PostgreSQL a serialization failure or deadlock reruns the whole unit, a bounded number of
+    times. A unit started inside another joins it, so services compose into one transaction.
+    """
+    if _unit_depth.get():
+        return work()
+    session = db.session
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        # End the read transaction that loading the user began, so the unit starts fresh
+        # (and, on SQLite, with BEGIN IMMEDIATE).
+        session.rollback()
+        depth_token = _unit_depth.set(1)
+        write_token = _write_unit.set(True)
+        try:
+            result = work()
+            session.commit()
+            return result
+        except DBAPIError as error:
+            session.rollback()
+            if not _is_retryable(error) or attempt == MAX_ATTEMPTS:
+                raise
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            _write_unit.reset(write_token)
+            _unit_depth.reset(depth_token)
+        time.sleep(random.uniform(0, 0.02 * 2**attempt))
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def transactional(service):
+    """Decorate a public service function so that it runs as one unit of work."""
+
+    @functools.wraps(service)
+    def wrapper(*args, **kwargs):
+        return run_in_transaction(functools.partial(service, *args, **kwargs))
+
+    return wrapper
+
+
+class UTCDateTime(sa.types.TypeDecorator):
+    """A timezone-aware UTC datetime on every engine (SQLite keeps no offset of its own)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is not None and value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(dt.UTC) if value is not None else None
+
+    def process_result_value(self, value, dialect):
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=dt.UTC)
+        return value
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)

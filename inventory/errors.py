@@ -1,0 +1,116 @@
+"""Domain errors, and the handlers that turn them (and HTTP errors) into pages or API JSON."""
+
+from flask import jsonify, render_template, request
+from flask_babel import lazy_gettext as _l
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+
+class DomainError(Exception):
+    """A rule of the domain refused the request; nothing was changed."""
+
+    code = "invalid_state"
+    status = 409
+    default_message = _l("操作无法完成")
+
+    def __init__(self, message=None, details=None):
+        self.message = str(message or self.default_message)
+        self.details = details
+        super().__init__(self.message)
+
+
+class ValidationError(DomainError):
+    """Input is malformed or breaks a rule; ``details`` maps each field to its problem."""
+
+    code = "validation_error"
+    status = 422
+    default_message = _l("输入有误")
+
+    def __init__(self, details: dict, message=None):
+        super().__init__(message, {field: str(problem) for field, problem in details.items()})
+
+
+class Unauthorized(DomainError):
+    code = "unauthorized"
+    status = 401
+    default_message = _l("请先登录")
+
+
+class Forbidden(DomainError):
+    code = "forbidden"
+    status = 403
+    default_message = _l("没有权限执行此操作")
+
+
+class NotFound(DomainError):
+    code = "not_found"
+    status = 404
+    default_message = _l("未找到")
+
+
+class Duplicate(DomainError):
+    code = "duplicate"
+    status = 409
+    default_message = _l("已存在")
+
+
+class InvalidState(DomainError):
+    code = "invalid_state"
+    status = 409
+
+
+class TooManyAttempts(DomainError):
+    code = "too_many_requests"
+    status = 429
+    default_message = _l("尝试次数过多，请稍后再试")
+
+
+HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+              405: "method_not_allowed", 413: "payload_too_large", 429: "too_many_requests"}
+
+HTTP_MESSAGES = {
+    400: _l("请求格式有误"),
+    401: _l("请先登录"),
+    403: _l("没有权限访问此页面"),
+    404: _l("页面或记录不存在"),
+    405: _l("不支持此请求方法"),
+    413: _l("提交的内容过大"),
+    429: _l("请求过于频繁，请稍后再试"),
+}
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/")
+
+
+def error_response(status: int, code: str, message: str, details=None):
+    """Answer an error as API JSON or as a page, depending on where the request went."""
+    if wants_json():
+        body = {"code": code, "message": message}
+        if details is not None:
+            body["details"] = details
+        return jsonify(error=body), status
+    return render_template("errors/error.html", status=status, message=message), status
+
+
+def register_error_handlers(app) -> None:
+    """Turn domain and HTTP errors into answers; no bad input may become a 500."""
+
+    @app.errorhandler(DomainError)
+    def _domain_error(error: DomainError):
+        return error_response(error.status, error.code, error.message, error.details)
+
+    @app.errorhandler(CSRFError)
+    def _csrf_error(error: CSRFError):
+        return error_response(400, "bad_request", str(_l("表单已过期或来源不明，请刷新页面后重试")))
+
+    @app.errorhandler(HTTPException)
+    def _http_error(error: HTTPException):
+        status = error.code or 500
+        message = HTTP_MESSAGES.get(status, error.description or "")
+        return error_response(status, HTTP_CODES.get(status, "error"), str(message))
+
+    @app.errorhandler(Exception)
+    def _unexpected(error: Exception):
+        app.logger.exception("unhandled error on %s %s", request.method, request.path)
+        return error_response(500, "internal_error", str(_l("服务器内部错误，请稍后再试")))

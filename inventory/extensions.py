@@ -1,0 +1,16 @@
+"""Extensions, created unbound; create_app binds them."""
+
+from flask_babel import Babel
+from flask_login import LoginManager
+from flask_migrate import Migrate
+from flask_wtf import CSRFProtect
+
+from inventory.db import db
+
+# Batch mode lets later migrations alter tables on SQLite too.
+migrate = Migrate(render_as_batch=True, compare_type=True)
+login_manager = LoginManager()
+csrf = CSRFProtect()
+babel = Babel()
+
+__all__ = ["babel", "csrf", "db", "login_manager", "migrate"]

@@ -1,0 +1,1 @@
+"""Sites: the county depot, town storage rooms, village points and agreement sites, as a tree."""

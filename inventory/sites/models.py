@@ -1,0 +1,107 @@
+"""Sites in a tree (materialized path), their hazard tags and, for agreement sites, the agreement."""
+
+import datetime as dt
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from inventory.catalog.models import Material
+from inventory.db import UTCDateTime, db, utcnow
+
+KINDS = ("county_depot", "town_store", "village_point", "agreement_site")
+HAZARDS = ("three_outages", "earthquake", "flood", "debris_flow", "fire", "chemical")
+AGREEMENT_STORAGE = ("bureau_goods", "partner_goods")
+
+
+class Site(db.Model):
+    __tablename__ = "sites"
+    __table_args__ = (
+        sa.CheckConstraint(sa.text(f"kind IN {KINDS}"), name="kind"),
+        # Subtree queries are prefix matches on path; text_pattern_ops lets PostgreSQL index them.
+        sa.Index("ix_sites_path", "path", postgresql_ops={"path": "text_pattern_ops"}),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(sa.String(32), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(100))
+    kind: Mapped[str] = mapped_column(sa.String(20))
+    parent_id: Mapped[int | None] = mapped_column(sa.ForeignKey("sites.id"), index=True)
+    # "/1/4/17/": the ids from the root down to this site, so a subtree is "path LIKE '/1/4/%'".
+    path: Mapped[str] = mapped_column(sa.String(255), default="")
+    population: Mapped[int | None]
+    households: Mapped[int | None]
+    # What the bureau stated, if anything; planning_population is that or the derived figure.
+    stated_planning_population: Mapped[int | None]
+    planning_population: Mapped[int] = mapped_column(default=0)
+    latitude: Mapped[float | None]
+    longitude: Mapped[float | None]
+    address: Mapped[str] = mapped_column(sa.String(200), default="")
+    keeper_name: Mapped[str] = mapped_column(sa.String(50), default="")
+    keeper_phone: Mapped[str] = mapped_column(sa.String(30), default="")
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    parent: Mapped["Site | None"] = relationship(remote_side=[id], lazy="joined")
+    hazard_tags: Mapped[list["SiteHazard"]] = relationship(
+        lazy="selectin", cascade="all, delete-orphan", order_by="SiteHazard.hazard")
+    agreement: Mapped["Agreement | None"] = relationship(
+        lazy="selectin", cascade="all, delete-orphan", back_populates="site")
+
+    @property
+    def hazards(self) -> list[str]:
+        return [tag.hazard for tag in self.hazard_tags]
+
+    def within(self, other: "Site") -> bool:
+        """True when this site is ``other`` or lies in its subtree."""
+        return self.path.startswith(other.path)
+
+
+class SiteHazard(db.Model):
+    __tablename__ = "site_hazards"
+    __table_args__ = (sa.CheckConstraint(sa.text(f"hazard IN {HAZARDS}"), name="hazard"),)
+
+    site_id: Mapped[int] = mapped_column(sa.ForeignKey("sites.id", ondelete="CASCADE"),
+                                         primary_key=True)
+    hazard: Mapped[str] = mapped_column(sa.String(20), primary_key=True, index=True)
+
+
+class Agreement(db.Model):
+    """A 代储 agreement: the partner keeps bureau goods, or its own goods on call, for this site."""
+
+    __tablename__ = "agreements"
+    __table_args__ = (
+        sa.CheckConstraint(sa.text(f"storage IN {AGREEMENT_STORAGE}"), name="storage"),
+        sa.CheckConstraint("valid_to >= valid_from", name="valid_range"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    site_id: Mapped[int] = mapped_column(sa.ForeignKey("sites.id", ondelete="CASCADE"), unique=True)
+    partner: Mapped[str] = mapped_column(sa.String(100))
+    number: Mapped[str] = mapped_column(sa.String(50))
+    storage: Mapped[str] = mapped_column(sa.String(20), default="bureau_goods")
+    valid_from: Mapped[dt.date]
+    valid_to: Mapped[dt.date]
+    last_verified: Mapped[dt.date | None]
+    contact_name: Mapped[str] = mapped_column(sa.String(50), default="")
+    contact_phone: Mapped[str] = mapped_column(sa.String(30), default="")
+
+    site: Mapped[Site] = relationship(back_populates="agreement")
+    lines: Mapped[list["AgreementLine"]] = relationship(
+        lazy="selectin", cascade="all, delete-orphan", order_by="AgreementLine.id")
+
+
+class AgreementLine(db.Model):
+    """A material and the quantity the partner agreed to hold."""
+
+    __tablename__ = "agreement_lines"
+    __table_args__ = (
+        sa.UniqueConstraint("agreement_id", "material_id", name="uq_agreement_lines_material"),
+        sa.CheckConstraint("quantity > 0", name="quantity_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    agreement_id: Mapped[int] = mapped_column(sa.ForeignKey("agreements.id", ondelete="CASCADE"))
+    material_id: Mapped[int] = mapped_column(sa.ForeignKey("materials.id"), index=True)
+    quantity: Mapped[int]
+
+    material: Mapped[Material] = relationship(lazy="joined")

@@ -1,0 +1,189 @@
+"""Site pages: list, detail, new, edit, deactivate, delete."""
+
+import re
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from inventory.audit.queries import audit_entries
+from inventory.auth.access import authorize, can, can_somewhere
+from inventory.db import db
+from inventory.errors import ValidationError
+from inventory.forms import FORM_ERRORS, ConfirmForm, choices, collect, page_number, show_errors
+from inventory.sites import services
+from inventory.sites.forms import SiteForm
+from inventory.sites.models import KINDS
+from inventory.sites.queries import children_of, visible_sites
+
+blueprint = Blueprint("sites", __name__, url_prefix="/sites")
+
+AGREEMENT_PREFIX = "agreement_"
+
+
+@blueprint.get("/")
+@login_required
+def index():
+    """The sites the user can see, in tree order, filtered by kind and text."""
+    kind = request.args.get("kind") if request.args.get("kind") in KINDS else None
+    q = (request.args.get("q") or "").strip()[:100]
+    query = visible_sites(current_user, kind=kind, q=q or None)
+    page = db.paginate(query, page=page_number(), per_page=50, error_out=False)
+    return render_template("sites/index.html", page=page, kind=kind, q=q, kinds=KINDS)
+
+
+def _parse_lines(text: str) -> list[dict]:
+    lines = []
+    for number, raw in enumerate((text or "").splitlines(), start=1):
+        if not raw.strip():
+            continue
+        match = re.fullmatch(r"\s*(\S+)[\s,，]+(\d{1,9})\s*", raw)
+        if not match:
+            raise ValidationError({"agreement_lines": _("第 %(n)d 行应为：物资编码 数量", n=number)})
+        lines.append({"material": match[1], "quantity": int(match[2])})
+    return lines
+
+
+def _form_data(form: SiteForm, *, with_code: bool) -> dict:
+    data = collect(form, text=["code", "name", "kind"] if with_code else ["name", "kind"],
+                   optional_text=["address", "keeper_name", "keeper_phone"],
+                   integers=["population", "households", "planning_population"],
+                   numbers=["latitude", "longitude"], lists=["hazards"], flags=["active"])
+    data["parent"] = form.parent.data or None
+    data["agreement"] = None
+    if data["kind"] == "agreement_site":
+        agreement = collect(form, text=["agreement_partner", "agreement_number", "agreement_storage"],
+                            optional_text=["agreement_contact_name", "agreement_contact_phone"],
+                            dates=["agreement_valid_from", "agreement_valid_to",
+                                   "agreement_last_verified"])
+        data["agreement"] = {name.removeprefix(AGREEMENT_PREFIX): value
+                             for name, value in agreement.items()}
+        data["agreement"]["lines"] = _parse_lines(form.agreement_lines.data)
+    return data
+
+
+def _fill_form(form: SiteForm, snapshot: dict) -> None:
+    for name in ("code", "name", "kind", "address", "keeper_name", "keeper_phone", "hazards",
+                 "active"):
+        form[name].data = snapshot[name]
+    form.parent.data = snapshot["parent"] or ""
+    for name in ("population", "households", "latitude", "longitude"):
+        form[name].data = "" if snapshot[name] is None else str(snapshot[name])
+    stated = snapshot["stated_planning_population"]
+    form.planning_population.data = "" if stated is None else str(stated)
+    if agreement := snapshot["agreement"]:
+        for name in ("partner", "number", "storage", "valid_from", "valid_to", "contact_name",
+                     "contact_phone"):
+            form[AGREEMENT_PREFIX + name].data = agreement[name]
+        form.agreement_last_verified.data = agreement["last_verified"] or ""
+        form.agreement_lines.data = "\n".join(f"{line['material']} {line['quantity']}"
+                                              for line in agreement["lines"])
+
+
+def _parent_choices(site=None):
+    """Sites the user may put a site under: in their scope, active, not agreement sites.
+
+    The site's current parent stays offered even where the user could not choose it anew.
+    """
+    sites = db.session.scalars(visible_sites(current_user, include_inactive=False)).all()
+    pairs = [(s.code, f"{s.code} {s.name}") for s in sites
+             if s.kind != "agreement_site" and (site is None or not s.within(site))]
+    if site is not None and site.parent and site.parent.code not in dict(pairs):
+        pairs.insert(0, (site.parent.code, f"{site.parent.code} {site.parent.name}"))
+    if can(current_user, "sites.edit"):
+        pairs.insert(0, ("", _("（无，顶级站点）")))
+    return choices(pairs)
+
+
+def _render_form(form, site=None, status=200):
+    return render_template("sites/form.html", form=form, site=site,
+                           has_errors=bool(form.errors)), status
+
+
+@blueprint.route("/new", methods=["GET", "POST"])
+@login_required
+def new():
+    """Create a site; a keeper may create one only inside their own subtree."""
+    if not can_somewhere(current_user, "sites.edit"):
+        authorize(current_user, "sites.edit")  # refuses, and logs the denial
+    form = SiteForm()
+    form.parent.choices = _parent_choices()
+    if request.method == "GET" and request.args.get("parent"):
+        form.parent.data = request.args["parent"]
+    if form.validate_on_submit():
+        try:
+            site = services.create_site(actor=current_user, data=_form_data(form, with_code=True))
+        except FORM_ERRORS as error:
+            show_errors(form, error)
+        else:
+            flash(_("已创建站点 %(name)s", name=site.name), "success")
+            return redirect(url_for("sites.show", code=site.code))
+        return _render_form(form, status=422)
+    return _render_form(form)
+
+
+@blueprint.get("/<code>")
+@login_required
+def show(code):
+    """One site: its figures, hazards, agreement, sub-sites and recent changes."""
+    site = services.get_site(code)
+    authorize(current_user, "sites.view", site)
+    history = (audit_entries(entity="site", key=code, per_page=10).items
+               if can(current_user, "audit.view") else [])
+    return render_template("sites/show.html", site=site, children=children_of(site),
+                           history=history, confirm=ConfirmForm())
+
+
+@blueprint.route("/<code>/edit", methods=["GET", "POST"])
+@login_required
+def edit(code):
+    """Change a site."""
+    site = services.get_site(code)
+    authorize(current_user, "sites.edit", site)
+    form = SiteForm()
+    form.parent.choices = _parent_choices(site)
+    if request.method == "GET":
+        _fill_form(form, services.site_snapshot(site))
+    elif form.validate_on_submit():
+        try:
+            services.update_site(actor=current_user, code=code,
+                                 changes=_form_data(form, with_code=False))
+        except FORM_ERRORS as error:
+            show_errors(form, error)
+        else:
+            flash(_("已保存"), "success")
+            return redirect(url_for("sites.show", code=code))
+        return _render_form(form, site, 422)
+    form.code.data = site.code
+    return _render_form(form, site)
+
+
+@blueprint.post("/<code>/active")
+@login_required
+def set_active(code):
+    """Deactivate or reactivate a site (a site with history is never deleted)."""
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    active = request.form.get("active") == "1"
+    try:
+        services.update_site(actor=current_user, code=code, changes={"active": active})
+    except ValidationError as error:
+        flash("；".join(error.details.values()), "error")
+    else:
+        flash(_("站点已启用") if active else _("站点已停用"), "success")
+    return redirect(url_for("sites.show", code=code))
+
+
+@blueprint.post("/<code>/delete")
+@login_required
+def delete(code):
+    """Delete a site nothing refers to."""
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    try:
+        services.delete_site(actor=current_user, code=code)
+    except FORM_ERRORS as error:
+        flash(error.message, "error")
+        return redirect(url_for("sites.show", code=code))
+    flash(_("站点已删除"), "success")
+    return redirect(url_for("sites.index"))

@@ -1,0 +1,236 @@
+"""Field specifications that validate input and describe it in the OpenAPI document.
+
+Services validate what they are given with these specs, whatever the caller (API, form, CLI), so a
+rule is written once; the API documents the same specs.
+"""
+
+import datetime as dt
+import math
+import re
+
+from flask_babel import gettext as _
+
+from inventory.errors import ValidationError
+
+
+class Invalid(Exception):
+    """One field's problem, raised while loading it."""
+
+
+class Field:
+    json_type = "string"
+
+    def __init__(self, *, required=False, nullable=False, description=None):
+        self.required = required
+        self.nullable = nullable
+        self.description = description
+
+    def load(self, value):
+        if value is None:
+            if self.nullable:
+                return None
+            raise Invalid(_("不能为空"))
+        return self.convert(value)
+
+    def convert(self, value):
+        return value
+
+    def schema(self) -> dict:
+        spec = self.type_schema()
+        if self.nullable:
+            spec["type"] = [spec["type"], "null"]
+            if "enum" in spec:
+                spec["enum"] = [*spec["enum"], None]
+        if self.description:
+            spec["description"] = self.description
+        return spec
+
+    def type_schema(self) -> dict:
+        return {"type": self.json_type}
+
+
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+class String(Field):
+    def __init__(self, *, max_length, min_length=1, pattern=None, choices=None, multiline=False,
+                 **kwargs):
+        super().__init__(**kwargs)
+        self.max_length = max_length
+        self.min_length = min_length
+        self.pattern = pattern
+        self.choices = tuple(choices) if choices else None
+        self.multiline = multiline
+
+    def convert(self, value):
+        if not isinstance(value, str):
+            raise Invalid(_("应为文本"))
+        value = value.strip()
+        if self.choices is not None:
+            if value not in self.choices:
+                raise Invalid(_("应为以下之一：%(choices)s", choices="、".join(self.choices)))
+            return value
+        if len(value) < self.min_length:
+            raise Invalid(_("不能为空") if self.min_length == 1 else
+                          _("至少 %(n)d 个字符", n=self.min_length))
+        if len(value) > self.max_length:
+            raise Invalid(_("不能超过 %(n)d 个字符", n=self.max_length))
+        if CONTROL_CHARACTERS.search(value) or (not self.multiline and ("\n" in value or "\r" in value)):
+            raise Invalid(_("含有不允许的控制字符"))
+        if self.pattern and not re.fullmatch(self.pattern, value):
+            raise Invalid(_("格式不正确"))
+        return value
+
+    def type_schema(self):
+        if self.choices is not None:
+            return {"type": "string", "enum": list(self.choices)}
+        spec = {"type": "string", "minLength": self.min_length, "maxLength": self.max_length}
+        if self.pattern:
+            spec["pattern"] = f"^{self.pattern}$"
+        return spec
+
+
+class Integer(Field):
+    json_type = "integer"
+
+    def __init__(self, *, minimum=None, maximum=None, **kwargs):
+        super().__init__(**kwargs)
+        self.minimum = minimum
+        self.maximum = maximum
+
+    def convert(self, value):
+        # bool is an int in Python, and 2.0 is not an integer in the API's eyes.
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise Invalid(_("应为整数"))
+        if self.minimum is not None and value < self.minimum:
+            raise Invalid(_("不能小于 %(n)s", n=self.minimum))
+        if self.maximum is not None and value > self.maximum:
+            raise Invalid(_("不能大于 %(n)s", n=self.maximum))
+        return value
+
+    def type_schema(self):
+        spec = {"type": "integer"}
+        if self.minimum is not None:
+            spec["minimum"] = self.minimum
+        if self.maximum is not None:
+            spec["maximum"] = self.maximum
+        return spec
+
+
+class Number(Integer):
+    json_type = "number"
+
+    def convert(self, value):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise Invalid(_("应为数字"))
+        if self.minimum is not None and value < self.minimum:
+            raise Invalid(_("不能小于 %(n)s", n=self.minimum))
+        if self.maximum is not None and value > self.maximum:
+            raise Invalid(_("不能大于 %(n)s", n=self.maximum))
+        return float(value)
+
+    def type_schema(self):
+        return {**super().type_schema(), "type": "number"}
+
+
+class Boolean(Field):
+    json_type = "boolean"
+
+    def convert(self, value):
+        if not isinstance(value, bool):
+            raise Invalid(_("应为 true 或 false"))
+        return value
+
+
+class Date(Field):
+    def convert(self, value):
+        if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+            return value
+        if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+            try:
+                return dt.date.fromisoformat(value)
+            except ValueError:
+                pass
+        raise Invalid(_("应为日期 YYYY-MM-DD"))
+
+    def type_schema(self):
+        return {"type": "string", "format": "date"}
+
+
+class Array(Field):
+    json_type = "array"
+
+    def __init__(self, items: Field, *, max_items=100, unique=False, **kwargs):
+        super().__init__(**kwargs)
+        self.items = items
+        self.max_items = max_items
+        self.unique = unique
+
+    def convert(self, value):
+        if not isinstance(value, (list, tuple)):
+            raise Invalid(_("应为列表"))
+        if len(value) > self.max_items:
+            raise Invalid(_("最多 %(n)d 项", n=self.max_items))
+        loaded = [self.items.load(item) for item in value]
+        if self.unique and len(set(map(repr, loaded))) != len(loaded):
+            raise Invalid(_("不能有重复项"))
+        return loaded
+
+    def type_schema(self):
+        spec = {"type": "array", "items": self.items.schema(), "maxItems": self.max_items}
+        if self.unique:
+            spec["uniqueItems"] = True
+        return spec
+
+
+class Object(Field):
+    json_type = "object"
+
+    def __init__(self, fields: dict[str, Field], **kwargs):
+        super().__init__(**kwargs)
+        self.fields = fields
+
+    def convert(self, value, *, partial=False):
+        """Return the loaded fields; raise ValidationError naming every field at fault."""
+        if not isinstance(value, dict):
+            raise Invalid(_("应为对象"))
+        errors, loaded = {}, {}
+        for name in value.keys() - self.fields.keys():
+            errors[name] = _("不支持此字段")
+        for name, field in self.fields.items():
+            if name not in value:
+                if field.required and not partial:
+                    errors[name] = _("必填")
+                continue
+            try:
+                loaded[name] = field.load(value[name])
+            except Invalid as problem:
+                errors[name] = str(problem)
+            except ValidationError as nested:
+                errors.update({f"{name}.{key}": text for key, text in nested.details.items()})
+        if errors:
+            raise ValidationError(errors)
+        return loaded
+
+    def load(self, value, *, partial=False):
+        if value is None:
+            if self.nullable:
+                return None
+            raise Invalid(_("不能为空"))
+        return self.convert(value, partial=partial)
+
+    def type_schema(self):
+        return {
+            "type": "object",
+            "properties": {name: field.schema() for name, field in self.fields.items()},
+            "required": [name for name, field in self.fields.items() if field.required],
+            "additionalProperties": False,
+        }
+
+
+def load(spec: Object, data: dict, *, partial=False) -> dict:
+    """Validate ``data`` against ``spec``; raise ValidationError with every problem found."""
+    try:
+        return spec.load(data, partial=partial)
+    except Invalid as problem:
+        raise ValidationError({"body": str(problem)}) from None

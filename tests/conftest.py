@@ -1,0 +1,203 @@
+"""Fixtures: an app per database engine, clients, builders, and the browser set-up.
+
+Every test that takes ``app`` runs on SQLite and, when TEST_DATABASE_URL is set, on PostgreSQL
+(a fresh database for the run). Under REQUIRE_ALL=1 a missing engine or browser fails the run.
+"""
+
+import os
+import secrets
+import shutil
+import threading
+from pathlib import Path
+
+import psycopg
+import pytest
+import sqlalchemy as sa
+from flask_migrate import upgrade
+from werkzeug.serving import make_server
+
+from inventory import create_app
+from inventory.auth.access import COMMAND_LINE
+from inventory.db import db
+
+REQUIRE_ALL = os.environ.get("REQUIRE_ALL") == "1"
+PASSWORD = "correct horse battery"
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+def missing(what: str) -> None:
+    """Skip for lack of ``what``, except under REQUIRE_ALL, where that is a failure."""
+    if REQUIRE_ALL:
+        pytest.fail(f"REQUIRE_ALL=1 but {what}")
+    pytest.skip(what)
+
+
+@pytest.fixture(scope="session")
+def instance_dir(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("instance")
+    os.environ["INSTANCE_PATH"] = str(path)
+    return path
+
+
+def _migrated(url: str, instance_dir: Path) -> str:
+    app = create_app({"SQLALCHEMY_DATABASE_URI": url, "INSTANCE_PATH": str(instance_dir)})
+    with app.app_context():
+        upgrade()
+        db.engine.dispose()
+    return url
+
+
+@pytest.fixture(scope="session")
+def sqlite_url(instance_dir, tmp_path_factory) -> str:
+    return _migrated(f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.db'}", instance_dir)
+
+
+@pytest.fixture(scope="session")
+def postgresql_url(instance_dir):
+    """A fresh PostgreSQL database for this run, on the server of TEST_DATABASE_URL."""
+    base = os.environ.get("TEST_DATABASE_URL")
+    if not base:
+        missing("TEST_DATABASE_URL is not set")
+    name = f"inventory_test_{secrets.token_hex(4)}"
+    admin_url = sa.make_url(base).set(drivername="postgresql")
+    with psycopg.connect(admin_url.render_as_string(hide_password=False), autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = sa.make_url(base).set(database=name).render_as_string(hide_password=False)
+    yield _migrated(url, instance_dir)
+    with psycopg.connect(admin_url.render_as_string(hide_password=False), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _empty_tables() -> None:
+    tables = list(reversed(db.metadata.sorted_tables))
+    with db.engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            names = ", ".join(f'"{table.name}"' for table in tables)
+            connection.exec_driver_sql(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+        else:
+            for table in tables:
+                connection.execute(table.delete())
+
+
+def _app_on(url: str, request, instance_dir: Path):
+    application = create_app({
+        "TESTING": True,
+        "SQLALCHEMY_DATABASE_URI": url,
+        "INSTANCE_PATH": str(instance_dir),
+        "WTF_CSRF_ENABLED": request.node.get_closest_marker("csrf") is not None,
+    })
+    yield application
+    with application.app_context():
+        db.session.remove()
+        _empty_tables()
+        db.engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def app(request, instance_dir):
+    """The application on one engine, with empty tables; CSRF is off unless marked ``csrf``."""
+    yield from _app_on(request.getfixturevalue(f"{request.param}_url"), request, instance_dir)
+
+
+@pytest.fixture
+def sqlite_app(request, instance_dir, sqlite_url):
+    """The application on SQLite alone, for what only SQLite has."""
+    yield from _app_on(sqlite_url, request, instance_dir)
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def make_site(app):
+    """Build a site through the service, with defaults: ``make_site("GT-XB", parent="GT")``."""
+    from inventory.sites.services import create_site
+
+    def build(code, *, kind=None, parent=None, **fields):
+        kind = kind or ("county_depot" if parent is None else "town_store")
+        data = {"code": code, "name": fields.pop("name", f"站点{code}"), "kind": kind,
+                "parent": parent, **fields}
+        if kind == "agreement_site" and "agreement" not in data:
+            data["agreement"] = {"partner": "协议单位", "number": f"XY-{code}",
+                                 "valid_from": "2026-01-01", "valid_to": "2027-12-31"}
+        with app.app_context():
+            return create_site(actor=COMMAND_LINE, data=data).code
+
+    return build
+
+
+@pytest.fixture
+def make_user(app):
+    """Build a user: ``make_user("keeper", sites=["GT-XB"])``; the password is PASSWORD."""
+    from inventory.auth.services import create_user
+
+    def build(role, *, sites=(), username=None):
+        username = username or f"{role}{secrets.token_hex(3)}"
+        with app.app_context():
+            create_user(username=username, role=role, password=PASSWORD, site_codes=list(sites),
+                        actor=COMMAND_LINE)
+        return username
+
+    return build
+
+
+@pytest.fixture
+def login(client):
+    """Log the test client in as ``username``."""
+
+    def log_in(username, password=PASSWORD):
+        response = client.post("/login", data={"username": username, "password": password})
+        assert response.status_code == 302, response.get_data(as_text=True)
+        return response
+
+    return log_in
+
+
+@pytest.fixture
+def token_for(app):
+    """An API bearer header for ``username``."""
+    from inventory.auth.services import find_user, issue_token
+
+    def issue(username):
+        with app.app_context():
+            token, _record = issue_token(user=find_user(username), days=1)
+        return {"Authorization": f"Bearer {token}"}
+
+    return issue
+
+
+@pytest.fixture
+def county(make_site):
+    """A small county: the depot, two towns (新坝镇 with a village and an agreement site)."""
+    make_site("GT", name="高台县救灾物资储备库", population=125705)
+    make_site("GT-XB", parent="GT", name="新坝镇储备室", population=16934,
+              hazards=["three_outages", "debris_flow"])
+    make_site("GT-XB-HP", parent="GT-XB", kind="village_point", name="和平村储备点", population=900)
+    make_site("GT-XB-DC1", parent="GT-XB", kind="agreement_site", name="新坝惠民超市")
+    make_site("GT-NH", parent="GT", name="南华镇储备室", population=16754)
+    return "GT"
+
+
+# --- browser -------------------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    if not Path(CHROMIUM).exists():
+        missing("Chromium is not installed (apt-get install chromium)")
+    return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
+
+
+@pytest.fixture
+def live_server(app):
+    """The app served over HTTP on a free port, with CSRF on, as in production."""
+    app.config["WTF_CSRF_ENABLED"] = True
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join()

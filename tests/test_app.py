@@ -1,0 +1,125 @@
+"""The factory, configuration, the database profile and the transaction helper."""
+
+import os
+import stat
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy.exc import DBAPIError
+
+from inventory import create_app
+from inventory.config import load_secret_key
+from inventory.db import MAX_ATTEMPTS, db, run_in_transaction
+from inventory.sites.models import Site
+
+
+def test_secret_key_is_generated_on_first_start_and_kept(tmp_path, monkeypatch):
+    monkeypatch.delenv("SECRET_KEY", raising=False)
+    first = load_secret_key(tmp_path)
+    assert len(first) == 64
+    assert load_secret_key(tmp_path) == first
+    assert stat.S_IMODE(os.stat(tmp_path / "secret_key").st_mode) == 0o600
+
+
+def test_secret_key_from_the_environment_wins(tmp_path, monkeypatch):
+    monkeypatch.setenv("SECRET_KEY", "from-the-environment")
+    assert load_secret_key(tmp_path) == "from-the-environment"
+    assert not (tmp_path / "secret_key").exists()
+
+
+def test_default_database_is_an_sqlite_file_under_instance(instance_dir, monkeypatch):
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    app = create_app()
+    assert app.config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{instance_dir / 'inventory.db'}"
+    assert app.config["BABEL_DEFAULT_LOCALE"] == "zh_Hans_CN"
+
+
+def test_sqlite_runs_with_the_durability_profile(sqlite_app):
+    with sqlite_app.app_context():
+        pragmas = {name: db.session.execute(sa.text(f"PRAGMA {name}")).scalar()
+                   for name in ("journal_mode", "foreign_keys", "synchronous", "busy_timeout")}
+    assert pragmas == {"journal_mode": "wal", "foreign_keys": 1, "synchronous": 2,
+                       "busy_timeout": 15000}
+
+
+def test_write_units_begin_immediate_on_sqlite_and_reads_do_not(sqlite_app):
+    statements = []
+    with sqlite_app.app_context():
+        sa.event.listen(db.engine, "before_cursor_execute",
+                        lambda conn, cursor, statement, *args: statements.append(statement))
+        db.session.scalar(sa.select(sa.func.count()).select_from(Site))
+        run_in_transaction(lambda: db.session.scalar(sa.select(sa.func.count()).select_from(Site)))
+    begins = [s for s in statements if s.startswith("BEGIN")]
+    assert begins == ["BEGIN", "BEGIN IMMEDIATE"]
+
+
+def test_models_and_migrations_agree(app):
+    with app.app_context(), db.engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        assert compare_metadata(context, db.metadata) == []
+
+
+class FakeSerializationFailure(Exception):
+    sqlstate = "40001"
+
+
+def test_a_serialization_failure_reruns_the_whole_unit(app):
+    attempts = []
+
+    def work():
+        attempts.append(1)
+        db.session.add(Site(code=f"S{len(attempts)}", name="x", kind="county_depot", path="/"))
+        db.session.flush()
+        if len(attempts) < 3:
+            raise DBAPIError("UPDATE …", {}, FakeSerializationFailure())
+        return len(attempts)
+
+    with app.app_context():
+        assert run_in_transaction(work) == 3
+        assert db.session.scalars(sa.select(Site.code)).all() == ["S3"]
+
+
+def test_retries_are_bounded(app):
+    def always_fails():
+        raise DBAPIError("UPDATE …", {}, FakeSerializationFailure())
+
+    with app.app_context(), pytest.raises(DBAPIError):
+        run_in_transaction(always_fails)
+    assert MAX_ATTEMPTS == 5
+
+
+def test_an_error_inside_a_unit_rolls_everything_back(app):
+    def work():
+        db.session.add(Site(code="GONE", name="x", kind="county_depot", path="/"))
+        db.session.flush()
+        raise ValueError("boom")
+
+    with app.app_context():
+        with pytest.raises(ValueError):
+            run_in_transaction(work)
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Site)) == 0
+
+
+def test_pages_carry_security_headers(client):
+    response = client.get("/login")
+    csp = response.headers["Content-Security-Policy"]
+    assert "script-src 'self'" in csp and "unsafe-inline" not in csp
+    assert "object-src 'none'" in csp and "base-uri 'none'" in csp
+    assert "frame-ancestors 'none'" in csp
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    assert response.headers["X-Frame-Options"] == "DENY"
+    assert response.headers["Referrer-Policy"] == "same-origin"
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_https_deployments_get_secure_cookies_and_hsts(instance_dir, sqlite_url, monkeypatch):
+    monkeypatch.setenv("PUBLIC_BASE_URL", "https://wz.example.gov.cn")
+    app = create_app({"SQLALCHEMY_DATABASE_URI": sqlite_url, "TESTING": True})
+    client = app.test_client()
+    response = client.get("/login?lang=en")
+    assert response.headers["Strict-Transport-Security"].startswith("max-age=")
+    cookie = response.headers["Set-Cookie"]
+    assert cookie.startswith("__Host-session=")
+    assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
