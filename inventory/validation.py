@@ -13,6 +13,11 @@ from flask_babel import gettext as _
 from inventory.errors import ValidationError
 
 
+def listing(items) -> str:
+    """Items joined for a message: 甲、乙、丙 in Chinese, "a, b, c" in English."""
+    return _("、").join(str(item) for item in items)
+
+
 class Invalid(Exception):
     """One field's problem, raised while loading it."""
 
@@ -68,7 +73,7 @@ class String(Field):
         value = value.strip()
         if self.choices is not None:
             if value not in self.choices:
-                raise Invalid(_("应为以下之一：%(choices)s", choices="、".join(self.choices)))
+                raise Invalid(_("应为以下之一：%(choices)s", choices=listing(self.choices)))
             return value
         if len(value) < self.min_length:
             raise Invalid(_("不能为空") if self.min_length == 1 else
@@ -171,7 +176,13 @@ class Array(Field):
             raise Invalid(_("应为列表"))
         if len(value) > self.max_items:
             raise Invalid(_("最多 %(n)d 项", n=self.max_items))
-        loaded = [self.items.load(item) for item in value]
+        loaded = []
+        for index, item in enumerate(value):
+            try:
+                loaded.append(self.items.load(item))
+            except ValidationError as nested:
+                raise ValidationError({f"{index}.{key}": text
+                                       for key, text in nested.details.items()}) from None
         if self.unique and len(set(map(repr, loaded))) != len(loaded):
             raise Invalid(_("不能有重复项"))
         return loaded

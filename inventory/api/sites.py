@@ -9,12 +9,13 @@ from inventory.errors import NotFound, ValidationError
 from inventory.sites import services
 from inventory.sites.models import KINDS
 from inventory.sites.queries import visible_sites
+from inventory.validation import listing
 
 
 def _filters() -> dict:
     kind = request.args.get("kind") or None
     if kind is not None and kind not in KINDS:
-        raise ValidationError({"kind": _("应为以下之一：%(choices)s", choices="、".join(KINDS))})
+        raise ValidationError({"kind": _("应为以下之一：%(choices)s", choices=listing(KINDS))})
     parent = None
     if code := request.args.get("parent"):
         try:

@@ -16,6 +16,7 @@ from inventory.auth.models import ROLES, ApiToken, LoginFailure, User, UserSessi
 from inventory.db import db, transactional, utcnow
 from inventory.errors import NotFound, TooManyAttempts, Unauthorized, ValidationError
 from inventory.sites.models import Site
+from inventory.validation import listing
 
 # OWASP Password Storage Cheat Sheet minimum for argon2id: 19 MiB, t=2, p=1 (QUALITY.md S7).
 password_hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
@@ -47,7 +48,7 @@ def _sites_by_code(codes) -> list[Site]:
     sites = db.session.scalars(sa.select(Site).where(Site.code.in_(codes))).all()
     missing = set(codes) - {site.code for site in sites}
     if missing:
-        raise ValidationError({"sites": _("站点不存在：%(codes)s", codes="、".join(sorted(missing)))})
+        raise ValidationError({"sites": _("站点不存在：%(codes)s", codes=listing(sorted(missing)))})
     return list(sites)
 
 
@@ -61,7 +62,7 @@ def create_user(*, username: str, role: str, password: str, site_codes=(), displ
     elif find_user(username) is not None:
         errors["username"] = _("用户名已存在")
     if role not in ROLES:
-        errors["role"] = _("角色应为以下之一：%(roles)s", roles="、".join(ROLES))
+        errors["role"] = _("角色应为以下之一：%(roles)s", roles=listing(ROLES))
     elif role in SCOPED_ROLES_NEED_SITES and not site_codes:
         errors["sites"] = _("保管员和盘点员至少要指定一个站点")
     if errors:

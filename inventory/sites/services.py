@@ -30,6 +30,7 @@ from inventory.validation import (
     Number,
     Object,
     String,
+    listing,
     load,
 )
 
@@ -147,7 +148,7 @@ def _check_parent(kind: str, parent: Site | None) -> None:
         return
     if allowed == (None,):
         raise ValidationError({"parent": _("县级储备库不能有上级站点")})
-    names = "、".join(str(KIND_NAMES[k]) for k in allowed)
+    names = listing(str(KIND_NAMES[k]) for k in allowed)
     raise ValidationError({"parent": _("%(kind)s的上级应为：%(names)s",
                                        kind=KIND_NAMES[kind], names=names)})
 
@@ -168,7 +169,7 @@ def _agreement_lines(lines) -> list[AgreementLine]:
         sa.select(Material).where(Material.code.in_(codes)))}
     missing = [code for code in codes if code not in materials]
     if missing:
-        raise ValidationError({"agreement.lines": _("物资不存在：%(codes)s", codes="、".join(missing))})
+        raise ValidationError({"agreement.lines": _("物资不存在：%(codes)s", codes=listing(missing))})
     return [AgreementLine(material=materials[line["material"]], quantity=line["quantity"])
             for line in lines]
 

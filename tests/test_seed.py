@@ -1,0 +1,43 @@
+"""The 高台县 demo: `flask seed demo` loads the county from the project's own data files."""
+
+import os
+import stat
+
+import sqlalchemy as sa
+
+from inventory.auth.models import User
+from inventory.catalog.models import Material
+from inventory.db import db
+from inventory.sites.models import Site
+
+
+def test_the_demo_loads_gaotai(app, client):
+    result = app.test_cli_runner().invoke(args=["seed", "demo"])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        kinds = dict(db.session.execute(sa.select(Site.kind, sa.func.count()).group_by(Site.kind)).all())
+        xinba = db.session.scalar(sa.select(Site).where(Site.code == "GT-XB"))
+        materials = db.session.scalar(sa.select(sa.func.count()).select_from(Material))
+        serial = db.session.scalars(sa.select(Material.name).where(Material.tracking == "serial")).all()
+        roles = sorted(db.session.scalars(sa.select(User.role)).all())
+        agreement_sites = db.session.scalars(sa.select(Site).where(Site.kind == "agreement_site")).all()
+        xinba_summary = (xinba.name, xinba.population, xinba.hazards, xinba.planning_population)
+    assert kinds["county_depot"] == 1 and kinds["town_store"] == 9
+    assert 15 <= kinds["village_point"] <= 25 and 4 <= kinds["agreement_site"] <= 6
+    assert xinba_summary[0] == "新坝镇物资储备室" and xinba_summary[1] == 16934
+    assert "three_outages" in xinba_summary[2] and xinba_summary[3] == 509
+    assert 75 <= materials <= 85
+    assert any("卫星电话" in name for name in serial) and any("发电机" in name for name in serial)
+    assert all(site.agreement is not None and site.agreement.lines for site in agreement_sites)
+    assert roles == sorted(["admin", "manager", "dispatcher", "keeper", "auditor", "viewer"])
+
+    logins = os.path.join(app.config["INSTANCE_PATH"], "demo-logins.txt")
+    assert stat.S_IMODE(os.stat(logins).st_mode) == 0o600
+    with open(logins, encoding="utf-8") as f:
+        username, _role, password = f.readline().split()
+    assert password in result.output, "the passwords are printed once"
+    assert client.post("/login", data={"username": username, "password": password}).status_code == 302
+    assert "高台县救灾物资储备库" in client.get("/sites/").get_data(as_text=True)
+
+    again = app.test_cli_runner().invoke(args=["seed", "demo", "--if-empty"])
+    assert again.exit_code == 0 and "跳过" in again.output
