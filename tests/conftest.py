@@ -191,6 +191,12 @@ def browser_type_launch_args(browser_type_launch_args):
     return {**browser_type_launch_args, "executable_path": CHROMIUM, "args": CHROMIUM_ARGS}
 
 
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args):
+    # A keeper's phone in Gansu asks for Chinese.
+    return {**browser_context_args, "locale": "zh-CN"}
+
+
 @pytest.fixture
 def live_server(app):
     """The app served over HTTP on a free port, with CSRF on, as in production."""

@@ -1,0 +1,58 @@
+"""Real Chromium: log in, create a site through the form, read it back, at phone width."""
+
+import re
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.conftest import PASSWORD
+
+pytestmark = pytest.mark.browser
+PHONE = {"width": 360, "height": 740}
+
+
+def test_a_manager_logs_in_and_creates_a_site_on_a_phone(live_server, page, make_user, county):
+    manager = make_user("manager", username="guan")
+    page.set_viewport_size(PHONE)
+    page.goto(f"{live_server}/sites/")
+    expect(page).to_have_url(re.compile(r"/login\?next="))
+    page.fill("#username", manager)
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    expect(page.locator("h1")).to_have_text("站点")
+
+    page.click("text=新建站点")
+    page.fill("#code", "GT-LC")
+    page.fill("#name", "罗城镇物资储备室")
+    page.select_option("#kind", "town_store")
+    page.select_option("#parent", "GT")
+    page.fill("#population", "10001")
+    page.check("input[name=hazards][value=three_outages]")
+    expect(page.locator("fieldset.agreement")).to_be_hidden()
+    page.click("button:has-text('保存')")
+
+    expect(page).to_have_url(f"{live_server}/sites/GT-LC")
+    expect(page.locator("h1")).to_contain_text("罗城镇物资储备室")
+    expect(page.locator(".facts")).to_contain_text("301")
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"], \
+        "nothing overflows a 360-px screen"
+
+
+def test_the_agreement_section_follows_the_kind(live_server, page, make_user, county):
+    manager = make_user("manager", username="guan")
+    page.goto(f"{live_server}/login")
+    page.fill("#username", manager)
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    page.goto(f"{live_server}/sites/new")
+    agreement = page.locator("fieldset.agreement")
+    expect(agreement).to_be_hidden()
+    page.select_option("#kind", "agreement_site")
+    expect(agreement).to_be_visible()
+
+
+def test_english_in_the_browser(live_server, page):
+    page.goto(f"{live_server}/login?lang=en")
+    expect(page.locator("h1")).to_have_text("Log in")
+    page.goto(f"{live_server}/login?lang=zh")
+    expect(page.locator("h1")).to_have_text("登录")
