@@ -90,7 +90,7 @@ def register_blueprints(app: Flask) -> None:
 def register_request_hooks(app: Flask) -> None:
     from flask_babel import get_locale
 
-    from inventory.audit.queries import ACTION_NAMES, ENTITY_NAMES
+    from inventory.audit.queries import ACTION_NAMES, ENTITY_NAMES, FIELD_NAMES, audit_value
     from inventory.auth.access import ROLE_NAMES, can, can_somewhere
     from inventory.catalog.services import TRACKING_NAMES
     from inventory.sites.services import HAZARD_NAMES, KIND_NAMES, STORAGE_NAMES
@@ -102,7 +102,10 @@ def register_request_hooks(app: Flask) -> None:
                 "current_locale": lambda: str(get_locale()),
                 "KIND_NAMES": KIND_NAMES, "HAZARD_NAMES": HAZARD_NAMES, "ROLE_NAMES": ROLE_NAMES,
                 "STORAGE_NAMES": STORAGE_NAMES, "TRACKING_NAMES": TRACKING_NAMES,
-                "ACTION_NAMES": ACTION_NAMES, "ENTITY_NAMES": ENTITY_NAMES}
+                "ACTION_NAMES": ACTION_NAMES, "ENTITY_NAMES": ENTITY_NAMES,
+                "FIELD_NAMES": FIELD_NAMES}
+
+    app.add_template_filter(audit_value)
 
     @app.after_request
     def _security_headers(response):
