@@ -10,8 +10,9 @@ from flask import request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import SubmitField
+from wtforms import SelectMultipleField, SubmitField
 from wtforms.fields.choices import SelectChoice
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from inventory.errors import Duplicate, InvalidState, ValidationError
 
@@ -23,6 +24,13 @@ class ConfirmForm(FlaskForm):
     """A form with nothing but a button: it puts a CSRF token on every POST action."""
 
     submit = SubmitField(_l("确定"))
+
+
+class CheckboxesField(SelectMultipleField):
+    """A multiple choice shown as checkboxes, which a thumb can hit on a phone."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
 
 
 def choices(pairs) -> list[SelectChoice]:

@@ -11,7 +11,8 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 from flask_babel import gettext as _
 
-from inventory.audit.services import record_change
+from inventory.audit.services import changes_between, record_change
+from inventory.auth.access import authorize
 from inventory.auth.models import ROLES, ApiToken, LoginFailure, User, UserSession
 from inventory.db import db, transactional, utcnow
 from inventory.errors import NotFound, TooManyAttempts, Unauthorized, ValidationError
@@ -24,6 +25,7 @@ USERNAME_PATTERN = r"[A-Za-z0-9_.-]{2,64}"
 PASSWORD_MIN_LENGTH = 10
 PASSWORD_MAX_LENGTH = 256
 SCOPED_ROLES_NEED_SITES = {"keeper", "auditor"}
+DISPLAY_NAME_MAX_LENGTH = 64
 # Verified against when the account does not exist, so both answers take the same time.
 _DUMMY_HASH = password_hasher.hash("not a real password")
 
@@ -52,27 +54,72 @@ def _sites_by_code(codes) -> list[Site]:
     return list(sites)
 
 
+def get_user(username: str) -> User:
+    """The user with this name; raise NotFound."""
+    user = find_user(username)
+    if user is None:
+        raise NotFound(_("用户不存在"))
+    return user
+
+
+def _check_role_and_profile(errors: dict, role, site_codes, display_name) -> None:
+    if role not in ROLES:
+        errors["role"] = _("角色应为以下之一：%(roles)s", roles=listing(ROLES))
+    elif role in SCOPED_ROLES_NEED_SITES and not site_codes:
+        errors["sites"] = _("保管员和盘点员至少要指定一个站点")
+    if not isinstance(display_name, str) or len(display_name) > DISPLAY_NAME_MAX_LENGTH:
+        errors["display_name"] = _("不能超过 %(n)d 个字符", n=DISPLAY_NAME_MAX_LENGTH)
+
+
+def _user_snapshot(user: User) -> dict:
+    return {"role": user.role, "sites": [site.code for site in user.sites],
+            "display_name": user.display_name, "active": user.active}
+
+
 @transactional
-def create_user(*, username: str, role: str, password: str, site_codes=(), display_name="",
-                actor=None) -> User:
+def create_user(*, actor, username: str, role: str, password: str, site_codes=(),
+                display_name="") -> User:
     """Create an account; keepers and auditors must be given at least one site."""
+    authorize(actor, "users.manage")
     errors = {}
     if not isinstance(username, str) or not re.fullmatch(USERNAME_PATTERN, username):
         errors["username"] = _("用户名为 2–64 个字母、数字或 _ . -")
     elif find_user(username) is not None:
         errors["username"] = _("用户名已存在")
-    if role not in ROLES:
-        errors["role"] = _("角色应为以下之一：%(roles)s", roles=listing(ROLES))
-    elif role in SCOPED_ROLES_NEED_SITES and not site_codes:
-        errors["sites"] = _("保管员和盘点员至少要指定一个站点")
+    _check_role_and_profile(errors, role, site_codes, display_name)
     if errors:
         raise ValidationError(errors)
     check_password_rules(password)
-    user = User(username=username, role=role, display_name=display_name,
-                password_hash=hash_password(password), sites=_sites_by_code(site_codes))
+    sites = _sites_by_code(site_codes) if role in SCOPED_ROLES_NEED_SITES else []
+    user = User(username=username, role=role, display_name=display_name.strip(),
+                password_hash=hash_password(password), sites=sites)
     db.session.add(user)
     record_change(actor=actor, action="create", entity="user", key=username,
-                  changes={"role": [None, role], "sites": [None, sorted(site_codes)]})
+                  changes=changes_between({}, _user_snapshot(user)))
+    return user
+
+
+@transactional
+def update_user(*, actor, username: str, role: str, site_codes=(), display_name="",
+                active: bool = True) -> User:
+    """Change a user's role, sites, name or standing; a deactivated user is logged out at once."""
+    authorize(actor, "users.manage")
+    user = get_user(username)
+    errors = {}
+    _check_role_and_profile(errors, role, site_codes, display_name)
+    if user.username == actor.username and (not active or role != user.role):
+        errors["role"] = _("不能停用自己或更改自己的角色")
+    if errors:
+        raise ValidationError(errors)
+    before = _user_snapshot(user)
+    user.role, user.display_name, user.active = role, display_name.strip(), active
+    user.sites = _sites_by_code(site_codes) if role in SCOPED_ROLES_NEED_SITES else []
+    if not active:
+        db.session.execute(sa.delete(UserSession).where(UserSession.user_id == user.id))
+        db.session.execute(sa.delete(ApiToken).where(ApiToken.user_id == user.id))
+    changes = changes_between(before, _user_snapshot(user))
+    if changes:
+        record_change(actor=actor, action="update", entity="user", key=username, changes=changes)
     return user
 
 
@@ -169,11 +216,10 @@ def change_password(*, user: User, current_password: str, new_password: str) -> 
 
 
 @transactional
-def set_password(*, username: str, password: str, actor=None) -> None:
+def set_password(*, actor, username: str, password: str) -> None:
     """Set a password without the old one (admins, the command line); ends all sessions."""
-    user = find_user(username)
-    if user is None:
-        raise NotFound(_("用户不存在"))
+    authorize(actor, "users.manage")
+    user = get_user(username)
     check_password_rules(password)
     user.password_hash = hash_password(password)
     db.session.execute(sa.delete(UserSession).where(UserSession.user_id == user.id))

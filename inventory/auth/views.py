@@ -1,4 +1,4 @@
-"""Login, logout and change password."""
+"""Login, logout, change password, and the administration of users."""
 
 from urllib.parse import urlsplit
 
@@ -7,9 +7,13 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
 from inventory.auth import services
-from inventory.auth.forms import LoginForm, PasswordForm
+from inventory.auth.access import authorize
+from inventory.auth.forms import LoginForm, PasswordForm, ResetPasswordForm, UserForm
+from inventory.auth.queries import all_users
+from inventory.db import db
 from inventory.errors import DomainError, ValidationError
-from inventory.forms import ConfirmForm, show_errors
+from inventory.forms import FORM_ERRORS, ConfirmForm, choices, show_errors
+from inventory.sites.queries import visible_sites
 
 blueprint = Blueprint("auth", __name__)
 
@@ -81,3 +85,91 @@ def change_password():
             flash(_("密码已修改，其他设备上的登录已失效"), "success")
             return redirect(url_for("dashboard.index"))
     return render_template("auth/password.html", form=form), 422 if form.errors else 200
+
+
+@blueprint.get("/users")
+@login_required
+def users():
+    """Every account, with role, sites and standing (administrators)."""
+    authorize(current_user, "users.manage")
+    return render_template("auth/users.html", users=all_users())
+
+
+def _site_choices():
+    sites = db.session.scalars(visible_sites(current_user, include_inactive=False)).all()
+    return choices((site.code, f"{site.code} {site.name}") for site in sites
+                   if site.kind != "agreement_site")
+
+
+def _fill_user_form(form: UserForm, user) -> None:
+    form.display_name.data, form.role.data, form.active.data = (
+        user.display_name, user.role, user.active)
+    form.sites.data = [site.code for site in user.sites]
+
+
+@blueprint.route("/users/new", methods=["GET", "POST"])
+@login_required
+def new_user():
+    """Create an account."""
+    authorize(current_user, "users.manage")
+    form = UserForm()
+    form.sites.choices = _site_choices()
+    if form.validate_on_submit():
+        try:
+            user = services.create_user(
+                actor=current_user, username=(form.username.data or "").strip(),
+                role=form.role.data, password=form.password.data or "",
+                site_codes=form.sites.data or [], display_name=form.display_name.data or "")
+        except FORM_ERRORS as error:
+            show_errors(form, error)
+        else:
+            flash(_("已创建用户 %(name)s", name=user.username), "success")
+            return redirect(url_for("auth.users"))
+        return render_template("auth/user_form.html", form=form), 422
+    return render_template("auth/user_form.html", form=form)
+
+
+@blueprint.route("/users/<username>/edit", methods=["GET", "POST"])
+@login_required
+def edit_user(username):
+    """Change a user's role, sites, name or standing; reset their password."""
+    authorize(current_user, "users.manage")
+    user = services.get_user(username)
+    form = UserForm()
+    form.sites.choices = _site_choices()
+    reset = ResetPasswordForm(prefix="reset")
+    if request.method == "GET":
+        _fill_user_form(form, user)
+    elif form.validate_on_submit():
+        try:
+            services.update_user(actor=current_user, username=username, role=form.role.data,
+                                 site_codes=form.sites.data or [], active=form.active.data,
+                                 display_name=form.display_name.data or "")
+        except FORM_ERRORS as error:
+            show_errors(form, error)
+        else:
+            flash(_("已保存"), "success")
+            return redirect(url_for("auth.users"))
+        return render_template("auth/user_form.html", form=form, user=user, reset=reset), 422
+    return render_template("auth/user_form.html", form=form, user=user, reset=reset)
+
+
+@blueprint.post("/users/<username>/password")
+@login_required
+def reset_password(username):
+    """Give a user a new password; every session of theirs ends."""
+    authorize(current_user, "users.manage")
+    user = services.get_user(username)
+    reset = ResetPasswordForm(prefix="reset")
+    if reset.validate_on_submit():
+        try:
+            services.set_password(actor=current_user, username=username,
+                                  password=reset.password.data or "")
+        except FORM_ERRORS as error:
+            show_errors(reset, error)
+            form = UserForm(formdata=None)
+            form.sites.choices = _site_choices()
+            _fill_user_form(form, user)
+            return render_template("auth/user_form.html", form=form, user=user, reset=reset), 422
+        flash(_("已为 %(name)s 重设密码", name=username), "success")
+    return redirect(url_for("auth.users"))

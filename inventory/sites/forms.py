@@ -5,20 +5,13 @@ from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     SelectField,
-    SelectMultipleField,
     StringField,
     SubmitField,
     TextAreaField,
 )
-from wtforms.widgets import CheckboxInput, ListWidget
 
-from inventory.forms import choices
+from inventory.forms import CheckboxesField, choices
 from inventory.sites.services import HAZARD_NAMES, KIND_NAMES, STORAGE_NAMES
-
-
-class CheckboxesField(SelectMultipleField):
-    widget = ListWidget(prefix_label=False)
-    option_widget = CheckboxInput()
 
 
 class SiteForm(FlaskForm):
