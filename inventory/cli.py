@@ -1,4 +1,4 @@
-"""Flask commands: seed, users."""
+"""Flask commands: users, seed, check."""
 
 import os
 import secrets
@@ -102,6 +102,26 @@ def seed_demo_command(if_empty):
     click.echo("\n".join(lines))
 
 
+check_group = AppGroup("check", help="检查数据一致性")
+
+
+@check_group.command("ledger")
+def check_ledger_command():
+    """Check that every item's quantity is the sum of its movements and not negative."""
+    from inventory.stock.queries import ledger_drift, ledger_size
+
+    drift = ledger_drift()
+    for row in drift:
+        click.echo(f"不一致 {row['label']} ({row['site']} {row['material']}): "
+                   f"数量 {row['quantity']}，台账合计 {row['ledger']}", err=True)
+    if drift:
+        click.echo(f"发现 {len(drift)} 处不一致。", err=True)
+        sys.exit(1)
+    items, movements = ledger_size()
+    click.echo(f"台账一致：{items} 件库存，{movements} 条台账记录。")
+
+
 def register_cli(app) -> None:
     app.cli.add_command(users_group)
     app.cli.add_command(seed_group)
+    app.cli.add_command(check_group)

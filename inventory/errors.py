@@ -3,6 +3,7 @@
 from flask import jsonify, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 
@@ -59,6 +60,26 @@ class InvalidState(DomainError):
     status = 409
 
 
+class InsufficientStock(DomainError):
+    """Not enough stock; ``details`` lists each short line: {"line", "requested", "available"}."""
+
+    code = "insufficient_stock"
+    status = 409
+    default_message = _l("库存不足")
+
+
+class IdempotencyMismatch(DomainError):
+    code = "idempotency_mismatch"
+    status = 422
+    default_message = _l("该 Idempotency-Key 已用于另一个不同的请求")
+
+
+class IdempotencyInProgress(DomainError):
+    code = "idempotency_in_progress"
+    status = 409
+    default_message = _l("相同 Idempotency-Key 的请求正在处理，请稍后重试")
+
+
 class TooManyAttempts(DomainError):
     code = "too_many_requests"
     status = 429
@@ -67,6 +88,11 @@ class TooManyAttempts(DomainError):
 
 HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
               405: "method_not_allowed", 413: "payload_too_large", 429: "too_many_requests"}
+
+# Database answers that mean "busy, try again": SQLite's lock wait ran out, or PostgreSQL kept
+# failing to serialize after every retry. The client gets 503 with Retry-After, never a 500.
+BUSY_SQLSTATES = {"40001", "40P01", "55P03"}
+RETRY_AFTER_SECONDS = 2
 
 HTTP_MESSAGES = {
     400: _l("请求格式有误"),
@@ -109,6 +135,18 @@ def register_error_handlers(app) -> None:
         status = error.code or 500
         message = HTTP_MESSAGES.get(status, error.description or "")
         return error_response(status, HTTP_CODES.get(status, "error"), str(message))
+
+    @app.errorhandler(OperationalError)
+    def _database_busy(error: OperationalError):
+        busy = (getattr(error.orig, "sqlstate", None) in BUSY_SQLSTATES
+                or "database is locked" in str(error.orig))
+        if not busy:
+            return _unexpected(error)
+        app.logger.warning("database busy on %s %s: %s", request.method, request.path, error.orig)
+        response, status = error_response(503, "unavailable", str(_l("系统繁忙，请稍后重试")))
+        response = app.make_response((response, status))
+        response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
 
     @app.errorhandler(Exception)
     def _unexpected(error: Exception):

@@ -4,6 +4,21 @@ from inventory.audit.models import AuditEntry
 from inventory.auth.models import ApiToken, LoginFailure, User, UserSession
 from inventory.catalog.models import Category, Material
 from inventory.sites.models import Agreement, AgreementLine, Site, SiteHazard
+from inventory.stock.models import (
+    DocumentCounter,
+    IdempotencyRecord,
+    Issue,
+    IssueLine,
+    Movement,
+    Receipt,
+    Return,
+    ReturnLine,
+    StockItem,
+    Transfer,
+    TransferLine,
+)
 
-__all__ = ["Agreement", "AgreementLine", "ApiToken", "AuditEntry", "Category", "LoginFailure",
-           "Material", "Site", "SiteHazard", "User", "UserSession"]
+__all__ = ["Agreement", "AgreementLine", "ApiToken", "AuditEntry", "Category", "DocumentCounter",
+           "IdempotencyRecord", "Issue", "IssueLine", "LoginFailure", "Material", "Movement",
+           "Receipt", "Return", "ReturnLine", "Site", "SiteHazard", "StockItem", "Transfer",
+           "TransferLine", "User", "UserSession"]

@@ -1,12 +1,19 @@
 """The API blueprint and what every route shares: token auth, JSON bodies, pagination."""
 
+import datetime as dt
 import json
 
-from flask import Blueprint, g, request
+import sqlalchemy as sa
+from flask import Blueprint, g, jsonify, request
 from flask_babel import gettext as _
 
 from inventory.auth.services import user_for_token
-from inventory.errors import Unauthorized, ValidationError
+from inventory.catalog.models import Material
+from inventory.db import db
+from inventory.errors import Unauthorized, ValidationError, error_response
+from inventory.sites.models import Site
+from inventory.stock.idempotency import BadKey, check_key, fingerprint, once
+from inventory.validation import listing
 
 api = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -16,7 +23,7 @@ MAX_PER_PAGE = 500
 
 
 class BadRequest(Exception):
-    """The body is not JSON at all."""
+    """The request is malformed: the body is not JSON, or a header is not what it must be."""
 
 
 @api.before_request
@@ -35,7 +42,7 @@ def json_body() -> dict:
     try:
         body = json.loads(request.get_data(cache=True) or b"null")
     except (ValueError, UnicodeDecodeError):
-        raise BadRequest() from None
+        raise BadRequest(_("请求体不是有效的 JSON")) from None
     if not isinstance(body, dict):
         raise ValidationError({"body": _("请求体应为 JSON 对象")})
     return body
@@ -59,8 +66,6 @@ def page_args() -> tuple[int, int]:
 
 def paginated(query, serialize) -> dict:
     """Answer a list in the envelope of API.md."""
-    from inventory.db import db
-
     page, per_page = page_args()
     result = db.paginate(query, page=page, per_page=per_page, error_out=False, count=True)
     return {"items": [serialize(item) for item in result.items], "total": result.total,
@@ -80,7 +85,63 @@ def flag_arg(name: str, default: bool) -> bool:
 
 
 @api.errorhandler(BadRequest)
-def _bad_json(_error):
-    from inventory.errors import error_response
-    return error_response(400, "bad_request", _("请求体不是有效的 JSON"))
+def _bad_request(error):
+    return error_response(400, "bad_request", str(error))
 
+
+
+def idempotent(work):
+    """Answer a state-changing POST once per Idempotency-Key (API.md, Conventions).
+
+    ``work() -> (status, body)`` runs inside the transaction that also stores the answer.
+    """
+    key = request.headers.get("Idempotency-Key")
+    if key is not None:
+        try:
+            check_key(key)
+        except BadKey as problem:
+            raise BadRequest(str(problem)) from None
+    body = json_body() if request.get_data(cache=True) else None
+    digest = fingerprint(request.method, request.path, body)
+    status, answer = once(user=g.api_user, key=key, digest=digest, work=work)
+    return jsonify(answer), status
+
+
+def site_arg(name: str = "site"):
+    """A site named by a query parameter, or None; an unknown code is a validation error."""
+    code = request.args.get(name)
+    if not code:
+        return None
+    site = db.session.scalar(sa.select(Site).where(Site.code == code))
+    if site is None:
+        raise ValidationError({name: _("站点 %(code)s 不存在", code=code[:40])})
+    return site
+
+
+def material_arg(name: str = "material"):
+    code = request.args.get(name)
+    if not code:
+        return None
+    material = db.session.scalar(sa.select(Material).where(Material.code == code))
+    if material is None:
+        raise ValidationError({name: _("物资 %(code)s 不存在", code=code[:40])})
+    return material
+
+
+def date_arg(name: str):
+    raw = request.args.get(name)
+    if not raw:
+        return None
+    try:
+        return dt.date.fromisoformat(raw)
+    except ValueError:
+        raise ValidationError({name: _("应为日期 YYYY-MM-DD")}) from None
+
+
+def choice_arg(name: str, choices):
+    raw = request.args.get(name)
+    if not raw:
+        return None
+    if raw not in choices:
+        raise ValidationError({name: _("应为以下之一：%(choices)s", choices=listing(choices))})
+    return raw

@@ -21,6 +21,15 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "catalog.edit": frozenset({"admin", "manager"}),
     "audit.view": frozenset({"admin", "manager"}),
     "users.manage": frozenset({"admin"}),
+    "stock.view": EVERYONE,
+    "stock.receive": frozenset({"admin", "manager", "keeper"}),
+    "stock.issue": frozenset({"admin", "manager", "keeper"}),
+    "stock.return": frozenset({"admin", "manager", "keeper"}),
+    # The county duty office plans transfers; keepers send and receive them.
+    "stock.transfer": frozenset({"admin", "manager", "dispatcher", "keeper"}),
+    "stock.adjust": frozenset({"admin", "manager", "keeper"}),
+    # Write-offs and reversals need a manager (DESIGN.md: managers approve write-offs).
+    "stock.writeoff": frozenset({"admin", "manager"}),
 }
 
 ROLE_NAMES = {

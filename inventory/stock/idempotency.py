@@ -1,0 +1,76 @@
+"""Idempotency keys: the same request sent twice (double tap, retry, offline replay) applies once.
+
+The key is claimed in the same transaction as the work, so either both exist or neither does; a
+twin arriving while the first is still running waits on the key's unique index (PostgreSQL) or on
+the write lock (SQLite), then gets the first answer.
+"""
+
+import hashlib
+import json
+import re
+
+import sqlalchemy as sa
+from flask_babel import gettext as _
+from sqlalchemy.exc import IntegrityError
+
+from inventory.db import db, run_in_transaction
+from inventory.errors import IdempotencyInProgress, IdempotencyMismatch
+from inventory.stock.models import IdempotencyRecord
+
+KEY_PATTERN = re.compile(r"[\x21-\x7e]{1,100}")
+
+
+class BadKey(ValueError):
+    """The Idempotency-Key header is not 1–100 visible ASCII characters."""
+
+
+def check_key(key: str) -> str:
+    if not KEY_PATTERN.fullmatch(key):
+        raise BadKey(_("Idempotency-Key 应为 1–100 个可见 ASCII 字符"))
+    return key
+
+
+def fingerprint(*parts) -> str:
+    """A digest of what makes two requests the same request."""
+    canonical = json.dumps(parts, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _stored(user_id: int, key: str) -> IdempotencyRecord | None:
+    return db.session.scalar(sa.select(IdempotencyRecord).where(
+        IdempotencyRecord.user_id == user_id, IdempotencyRecord.key == key))
+
+
+def _replay(record: IdempotencyRecord, digest: str) -> tuple[int, dict]:
+    if record.fingerprint != digest:
+        raise IdempotencyMismatch()
+    return record.status, json.loads(record.body)
+
+
+def once(*, user, key: str | None, digest: str, work) -> tuple[int, dict]:
+    """Run ``work() -> (status, body)`` once per (user, key); later calls get its answer again.
+
+    Without a key the work simply runs. Failed work stores nothing: a 4xx changed nothing, so the
+    client may correct the request and send it again under the same key.
+    """
+    if key is None:
+        return run_in_transaction(work)
+
+    def unit():
+        if (record := _stored(user.id, key)) is not None:
+            return _replay(record, digest)
+        record = IdempotencyRecord(user_id=user.id, key=key, fingerprint=digest, status=0, body="")
+        db.session.add(record)
+        db.session.flush()  # claim the key before doing anything else
+        status, body = work()
+        record.status, record.body = status, json.dumps(body, ensure_ascii=False)
+        return status, body
+
+    try:
+        return run_in_transaction(unit)
+    except IntegrityError:
+        # A twin with the same key committed while this one waited on the index.
+        db.session.rollback()
+        if (record := _stored(user.id, key)) is not None and record.status:
+            return _replay(record, digest)
+        raise IdempotencyInProgress() from None
