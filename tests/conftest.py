@@ -7,11 +7,16 @@ Every test that takes ``app`` runs on SQLite and, when TEST_DATABASE_URL is set,
 import os
 import secrets
 import shutil
+import socket
+import subprocess
+import sys
 import threading
+import time
 from pathlib import Path
 
 import psycopg
 import pytest
+import requests
 import sqlalchemy as sa
 from flask_migrate import upgrade
 from werkzeug.serving import make_server
@@ -190,6 +195,41 @@ def county(make_site):
     make_site("GT-XB-DC1", parent="GT-XB", kind="agreement_site", name="新坝惠民超市")
     make_site("GT-NH", parent="GT", name="南华镇储备室", population=16754)
     return "GT"
+
+
+# --- the app as it runs in production ----------------------------------------------------------
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def server(app):
+    """The app under gunicorn with 4 worker processes × 4 threads, on the test's database."""
+    port = _free_port()
+    environment = {**os.environ, "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
+                   "INSTANCE_PATH": app.config["INSTANCE_PATH"], "SECRET_KEY": "test-server"}
+    process = subprocess.Popen(
+        [str(Path(sys.executable).with_name("gunicorn")), "--workers", "4", "--threads", "4",
+         "--bind", f"127.0.0.1:{port}", "--log-level", "warning", "wsgi:app"],
+        cwd=Path(__file__).resolve().parent.parent, env=environment)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            requests.get(f"{base}/api/v1/openapi.json", timeout=5)
+            break
+        except requests.RequestException:
+            if time.monotonic() > deadline or process.poll() is not None:
+                process.kill()
+                process.wait()
+                pytest.fail("gunicorn did not start")
+            time.sleep(0.2)
+    yield base
+    process.terminate()
+    process.wait(timeout=20)
 
 
 # --- browser -------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 
 from inventory.auth.access import authorize
@@ -346,8 +347,15 @@ def receive(*, actor, data: dict) -> Receipt:
                              owner=owner, merge_key=_merge_key(serial, expiry, owner), quantity=0)
             db.session.add(item)
             db.session.flush()
-            change_quantity(item, 1, kind="receipt", actor=actor, document=number,
-                            note=receipt.note)
+            try:
+                change_quantity(item, 1, kind="receipt", actor=actor, document=number,
+                                note=receipt.note)
+            except IntegrityError as error:
+                # A concurrent receipt of the same serial committed first (PostgreSQL waited on
+                # the unique index); the check above could not have seen it.
+                if "uq_stock_items_serial" not in str(error.orig):
+                    raise
+                raise Duplicate(_("序列号已登记：%(serials)s", serials=serial)) from None
     else:
         item = _lot_item(site, material, lot=fields.get("lot"), expiry=expiry, owner=owner,
                          production_date=production, source=fields.get("source"),
