@@ -6,6 +6,8 @@ from inventory.api.auth import TOKEN_REQUEST
 from inventory.api.core import MAX_PER_PAGE, api
 from inventory.catalog.services import CATEGORY, MATERIAL
 from inventory.sites.services import AGREEMENT, SITE
+from inventory.stock.models import MOVEMENT_KINDS, RETURN_CONDITIONS, STATUSES, TRANSFER_STATUSES
+from inventory.stock.services import ADJUSTMENT, ISSUE, RECEIPT, RETURN, TRANSFER, TRANSFER_RECEIPT
 
 ERROR_STATUSES = {
     "400": "请求体不是有效的 JSON (bad_request)",
@@ -166,6 +168,8 @@ def build_document() -> dict:
                       "responses": {"200": _answer("200", "类别", _ref("Category")),
                                     **_errors("400", "401", "403", "404", "422")}}},
     }
+    schemas.update(STOCK_SCHEMAS)
+    paths.update(stock_paths(secured))
     return {
         "openapi": "3.1.0",
         "info": {"title": "应急物资管理 API", "version": "1.0.0",
@@ -182,3 +186,169 @@ def build_document() -> dict:
 def openapi_document():
     """The OpenAPI document of this API."""
     return jsonify(build_document())
+
+
+# --- the stock ledger ----------------------------------------------------------------------------
+
+def _object(required: dict, optional: dict | None = None) -> dict:
+    return {"type": "object", "required": list(required),
+            "properties": {**required, **(optional or {})}}
+
+
+_STRING = {"type": "string"}
+_NULLABLE_STRING = {"type": ["string", "null"]}
+_INTEGER = {"type": "integer"}
+_NULLABLE_DATE = {"type": ["string", "null"], "format": "date"}
+_DATETIME = {"type": "string", "format": "date-time"}
+_NULLABLE_DATETIME = {"type": ["string", "null"], "format": "date-time"}
+
+STOCK_SCHEMAS = {
+    "StockItem": _object({
+        "label": _STRING, "site": _STRING, "material": _STRING, "lot": _NULLABLE_STRING,
+        "serial": _NULLABLE_STRING, "expiry_date": _NULLABLE_DATE,
+        "quantity": {"type": "integer", "minimum": 0},
+        "status": {"type": "string", "enum": list(STATUSES)}, "owner": _STRING,
+        "received_at": _DATETIME}),
+    "Movement": _object({
+        "id": _INTEGER, "at": _DATETIME, "kind": {"type": "string", "enum": list(MOVEMENT_KINDS)},
+        "site": _STRING, "material": _STRING, "label": _STRING, "quantity": _INTEGER,
+        "balance_after": {"type": "integer", "minimum": 0}, "document": _NULLABLE_STRING,
+        "user": _NULLABLE_STRING}, {"reason": _NULLABLE_STRING,
+                                    "reverses": {"type": ["integer", "null"]}}),
+    "Issue": _object({
+        "number": _STRING, "site": _STRING, "issued_at": _DATETIME,
+        "lines": {"type": "array", "items": _object({
+            "id": _INTEGER, "label": _STRING, "material": _STRING, "quantity": _INTEGER,
+            "returnable": {"type": "boolean"}, "due_back": _NULLABLE_DATE,
+            "outstanding": {"type": "integer", "minimum": 0}})}},
+        {"recipient": {"type": "object"}, "purpose": _STRING}),
+    "Return": _object({
+        "number": _STRING, "issue": _STRING, "returned_at": _DATETIME,
+        "lines": {"type": "array", "items": _object({
+            "id": _INTEGER, "issue_line": _INTEGER, "quantity": _INTEGER,
+            "condition": {"type": "string", "enum": list(RETURN_CONDITIONS)},
+            "label": _NULLABLE_STRING})}}),
+    "Transfer": _object({
+        "number": _STRING, "status": {"type": "string", "enum": list(TRANSFER_STATUSES)},
+        "from_site": _STRING, "to_site": _STRING, "created_at": _DATETIME,
+        "dispatched_at": _NULLABLE_DATETIME, "received_at": _NULLABLE_DATETIME,
+        "lines": {"type": "array", "items": _object({
+            "id": _INTEGER, "material": _STRING, "lot": _NULLABLE_STRING,
+            "serial": _NULLABLE_STRING, "quantity": _INTEGER,
+            "received": {"type": ["integer", "null"]},
+            "discrepancy": {"type": ["integer", "null"]},
+            "from_label": _NULLABLE_STRING, "to_label": _NULLABLE_STRING})}},
+        {"note": _STRING}),
+    "ReceiptAnswer": _object({"number": _STRING, "items": {"type": "array",
+                                                           "items": _ref("StockItem")}}),
+    "StockSummary": _object({"items": {"type": "array", "items": _object({
+        "material": _STRING, "available": _INTEGER, "on_loan": _INTEGER,
+        "in_transit": _INTEGER, "damaged": _INTEGER})}}),
+}
+
+IDEMPOTENCY_KEY = {"name": "Idempotency-Key", "in": "header", "required": False,
+                   "description": "1–100 个可见 ASCII 字符；同一用户同一键同一请求体只执行一次，"
+                                  "再次发送得到第一次的应答；请求体不同则 422",
+                   "schema": {"type": "string", "minLength": 1, "maxLength": 100,
+                              "pattern": "^[\\x21-\\x7e]+$"}}
+
+
+def _post(summary: str, body: dict | None, status: str, answer: str, errors=("400", "401", "403",
+                                                                            "404", "409", "422"),
+          secured=None) -> dict:
+    operation = {"summary": summary, "security": secured, "parameters": [IDEMPOTENCY_KEY],
+                 "responses": {status: _answer(status, summary, _ref(answer)),
+                               **_errors(*errors), "503": {"description": "系统繁忙，稍后重试",
+                                                           **_json(_ref("Error"))}}}
+    if body is not None:
+        operation["requestBody"] = {"required": True, **_json(body)}
+    return operation
+
+
+def _number_param(description: str) -> dict:
+    return {"name": "number", "in": "path", "required": True, "description": description,
+            "schema": {"type": "string", "minLength": 1, "maxLength": 20}}
+
+
+def stock_paths(secured) -> dict:
+    """The ledger's paths: stock, receipts, issues, returns, transfers, adjustments, movements."""
+    site = _query("site", "站点编码")
+    sub_sites = _query("include_sub_sites", "是否包含下级站点",
+                       {"type": "string", "enum": ["true", "false", "1", "0"]})
+    get = {"security": secured}
+    return {
+        "/stock": {"get": {**get, "summary": "库存件列表（限于调用者的站点范围）", "parameters": [
+            site, sub_sites, _query("material", "物资编码"),
+            _query("status", "状态", {"type": "string", "enum": list(STATUSES)}),
+            _query("expiring_before", "在此日期前到期", {"type": "string", "format": "date"}),
+            *PAGING],
+            "responses": {"200": _answer("200", "库存件", _list_of("StockItem")),
+                          **_errors("401", "403", "422")}}},
+        "/stock/summary": {"get": {**get, "summary": "按物资汇总：在库、借出、在途（调入中）、损坏",
+                                   "parameters": [site, sub_sites],
+                                   "responses": {"200": _answer("200", "汇总", _ref("StockSummary")),
+                                                 **_errors("401", "403", "422")}}},
+        "/stock/{label}": {
+            "parameters": [{"name": "label", "in": "path", "required": True,
+                            "schema": {"type": "string", "minLength": 1, "maxLength": 40}}],
+            "get": {**get, "summary": "一个库存件，含扫码地址与最近 20 条台账",
+                    "responses": {"200": _answer("200", "库存件", {"allOf": [_ref("StockItem"), {
+                        "type": "object", "required": ["scan_url", "movements"],
+                        "properties": {"scan_url": _STRING, "movements": {
+                            "type": "array", "items": _ref("Movement")}}}]}),
+                        **_errors("401", "403", "404")}}},
+        "/receipts": {"post": _post("入库", RECEIPT.schema(), "201", "ReceiptAnswer",
+                                    secured=secured)},
+        "/issues": {
+            "post": _post("发放（可归还物资为借用）", ISSUE.schema(), "201", "Issue", secured=secured),
+            "get": {**get, "summary": "发放单列表", "parameters": [
+                site, _query("incident", "灾情事件"),
+                _query("outstanding", "仅含未归还借用", {"type": "string",
+                                                   "enum": ["true", "false", "1", "0"]}),
+                *PAGING],
+                "responses": {"200": _answer("200", "发放单", _list_of("Issue")),
+                              **_errors("401", "403", "422")}}},
+        "/issues/{number}": {"parameters": [_number_param("发放单号")], "get": {
+            **get, "summary": "一张发放单",
+            "responses": {"200": _answer("200", "发放单", _ref("Issue")),
+                          **_errors("401", "403", "404")}}},
+        "/returns": {"post": _post("归还", RETURN.schema(), "201", "Return", secured=secured)},
+        "/returns/{number}": {"parameters": [_number_param("归还单号")], "get": {
+            **get, "summary": "一张归还单",
+            "responses": {"200": _answer("200", "归还单", _ref("Return")),
+                          **_errors("401", "403", "404")}}},
+        "/transfers": {
+            "post": _post("调拨申请", TRANSFER.schema(), "201", "Transfer", secured=secured),
+            "get": {**get, "summary": "调拨单列表（调出或调入为调用者站点）", "parameters": [
+                _query("status", "状态", {"type": "string", "enum": list(TRANSFER_STATUSES)}),
+                site, *PAGING],
+                "responses": {"200": _answer("200", "调拨单", _list_of("Transfer")),
+                              **_errors("401", "403", "422")}}},
+        "/transfers/{number}": {"parameters": [_number_param("调拨单号")], "get": {
+            **get, "summary": "一张调拨单",
+            "responses": {"200": _answer("200", "调拨单", _ref("Transfer")),
+                          **_errors("401", "403", "404")}}},
+        "/transfers/{number}/dispatch": {"parameters": [_number_param("调拨单号")], "post": _post(
+            "发出：库存离开调出站点", None, "200", "Transfer", secured=secured)},
+        "/transfers/{number}/receive": {"parameters": [_number_param("调拨单号")], "post": {
+            **_post("收货：未列出的行按全部收到", TRANSFER_RECEIPT.schema(), "200", "Transfer",
+                    secured=secured), "requestBody": {"required": False,
+                                                      **_json(TRANSFER_RECEIPT.schema())}}},
+        "/transfers/{number}/cancel": {"parameters": [_number_param("调拨单号")], "post": _post(
+            "撤销（仅限未发出）", None, "200", "Transfer", secured=secured)},
+        "/adjustments": {"post": _post("调整或报废", ADJUSTMENT.schema(), "201", "Movement",
+                                       secured=secured)},
+        "/movements": {"get": {**get, "summary": "台账（最新在前）", "parameters": [
+            site, _query("material", "物资编码"), _query("label", "标签"),
+            _query("kind", "类型", {"type": "string", "enum": list(MOVEMENT_KINDS)}),
+            _query("since", "起始日期", {"type": "string", "format": "date"}),
+            _query("until", "截止日期（含）", {"type": "string", "format": "date"}), *PAGING],
+            "responses": {"200": _answer("200", "台账", _list_of("Movement")),
+                          **_errors("401", "403", "422")}}},
+        "/movements/{movement_id}/reverse": {
+            "parameters": [{"name": "movement_id", "in": "path", "required": True,
+                            "schema": {"type": "integer", "minimum": 1}}],
+            "post": {**_post("冲销入库、调整、报废或盘点记录", None, "201", "Movement",
+                             secured=secured),
+                     "requestBody": {"required": False, **_json(_object({}, {"note": _STRING}))}}},
+    }
