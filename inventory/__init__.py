@@ -79,8 +79,9 @@ def register_blueprints(app: Flask) -> None:
     from inventory.catalog.views import blueprint as catalog
     from inventory.dashboard.views import blueprint as dashboard
     from inventory.sites.views import blueprint as sites
+    from inventory.stock.views import blueprint as stock
 
-    for blueprint in (auth, dashboard, sites, catalog, audit):
+    for blueprint in (auth, dashboard, stock, sites, catalog, audit):
         app.register_blueprint(blueprint)
     # The API authenticates with bearer tokens only, never cookies, so CSRF cannot reach it.
     csrf.exempt(api)
@@ -94,6 +95,7 @@ def register_request_hooks(app: Flask) -> None:
     from inventory.auth.access import ROLE_NAMES, can, can_somewhere
     from inventory.catalog.services import TRACKING_NAMES
     from inventory.sites.services import HAZARD_NAMES, KIND_NAMES, STORAGE_NAMES
+    from inventory.stock import services as stock
 
     @app.context_processor
     def _template_helpers():
@@ -103,9 +105,15 @@ def register_request_hooks(app: Flask) -> None:
                 "KIND_NAMES": KIND_NAMES, "HAZARD_NAMES": HAZARD_NAMES, "ROLE_NAMES": ROLE_NAMES,
                 "STORAGE_NAMES": STORAGE_NAMES, "TRACKING_NAMES": TRACKING_NAMES,
                 "ACTION_NAMES": ACTION_NAMES, "ENTITY_NAMES": ENTITY_NAMES,
-                "FIELD_NAMES": FIELD_NAMES}
+                "FIELD_NAMES": FIELD_NAMES, "STATUS_NAMES": stock.STATUS_NAMES,
+                "TRANSFER_STATUS_NAMES": stock.TRANSFER_STATUS_NAMES,
+                "SOURCE_NAMES": stock.SOURCE_NAMES, "RECIPIENT_NAMES": stock.RECIPIENT_NAMES,
+                "CONDITION_NAMES": stock.CONDITION_NAMES, "REASON_NAMES": stock.REASON_NAMES,
+                "MOVEMENT_NAMES": stock.MOVEMENT_NAMES}
 
     app.add_template_filter(audit_value)
+    app.add_template_filter(stock.format_label, "label")
+    app.add_template_filter(stock.mask_id_number, "mask_id")
 
     @app.after_request
     def _security_headers(response):

@@ -191,3 +191,12 @@ def ledger_size() -> tuple[int, int]:
     """How many stock items and movements there are."""
     return (db.session.scalar(sa.select(sa.func.count()).select_from(StockItem)),
             db.session.scalar(sa.select(sa.func.count()).select_from(Movement)))
+
+
+def open_loans_of(item: StockItem, limit: int = 10) -> list[IssueLine]:
+    """Loan lines of this item with goods still out (who holds it), latest first."""
+    return list(db.session.scalars(
+        sa.select(IssueLine).where(
+            IssueLine.item_id == item.id, IssueLine.is_loan.is_(True),
+            IssueLine.returned + IssueLine.damaged + IssueLine.lost < IssueLine.quantity)
+        .order_by(IssueLine.id.desc()).limit(limit)))

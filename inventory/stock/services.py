@@ -153,6 +153,13 @@ def format_label(label: str) -> str:
     return "-".join(label[i:i + 4] for i in range(0, len(label), 4))
 
 
+def mask_id_number(number: str) -> str:
+    """An ID number as pages show it: the first three and last four characters."""
+    if len(number) <= 7:
+        return "*" * len(number)
+    return number[:3] + "*" * (len(number) - 7) + number[-4:]
+
+
 def _actor_id(actor) -> int | None:
     return getattr(actor, "id", None)
 
@@ -753,5 +760,8 @@ def reverse(*, actor, movement_id: int, note: str = "") -> Movement:
 
 STATUS_NAMES = {"available": _l("在库"), "on_loan": _l("借出"), "in_transit": _l("在途"),
                 "damaged": _l("损坏"), "disposed": _l("已处置")}
+MOVEMENT_NAMES = {"receipt": _l("入库"), "issue": _l("发放"), "return": _l("归还"),
+                  "transfer_out": _l("调出"), "transfer_in": _l("调入"), "adjustment": _l("调整"),
+                  "writeoff": _l("报废"), "stocktake": _l("盘点")}
 TRANSFER_STATUS_NAMES = {"requested": _l("待发出"), "in_transit": _l("在途"),
                          "received": _l("已收货"), "cancelled": _l("已撤销")}

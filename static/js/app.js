@@ -18,6 +18,36 @@ document.addEventListener("DOMContentLoaded", () => {
     });
   });
 
+  // Printable documents.
+  document.querySelectorAll("[data-print]").forEach((button) => {
+    button.addEventListener("click", () => window.print());
+  });
+
+  // Line forms: one more row on demand (a copy of the last, emptied, with its index moved on).
+  document.querySelectorAll("[data-add-line]").forEach((button) => {
+    const container = button.previousElementSibling;
+    if (!container || !container.matches("[data-lines]")) return;
+    button.hidden = false;
+    button.addEventListener("click", () => {
+      const rows = container.querySelectorAll("[data-line]");
+      const last = rows[rows.length - 1];
+      const copy = last.cloneNode(true);
+      const next = rows.length;
+      copy.querySelectorAll("[name], [id], [for]").forEach((node) => {
+        ["name", "id", "for", "aria-describedby"].forEach((attribute) => {
+          const value = node.getAttribute(attribute);
+          if (value) node.setAttribute(attribute, value.replace(/lines-\d+-/, `lines-${next}-`));
+        });
+        if (node.matches("input")) { node.value = ""; node.removeAttribute("aria-invalid"); }
+        if (node.matches("select")) node.selectedIndex = 0;
+      });
+      copy.querySelectorAll(".error").forEach((node) => node.remove());
+      const legend = copy.querySelector("legend");
+      if (legend) legend.textContent = legend.textContent.replace(/\d+/, String(next + 1));
+      container.appendChild(copy);
+    });
+  });
+
   // A form is sent once: a second tap on a slow connection must not post it again.
   document.querySelectorAll("form[method=post]").forEach((form) => {
     form.addEventListener("submit", (event) => {
