@@ -1,5 +1,6 @@
 """The 高台县 demo: `flask seed demo` loads the county from the project's own data files."""
 
+import datetime as dt
 import os
 import stat
 
@@ -9,6 +10,7 @@ from inventory.auth.models import User
 from inventory.catalog.models import Material
 from inventory.db import db
 from inventory.sites.models import Site
+from inventory.stock.models import IssueLine, StockItem, Transfer
 
 
 def test_the_demo_loads_gaotai(app, client):
@@ -38,6 +40,23 @@ def test_the_demo_loads_gaotai(app, client):
     assert password in result.output, "the passwords are printed once"
     assert client.post("/login", data={"username": username, "password": password}).status_code == 302
     assert "高台县救灾物资储备库" in client.get("/sites/").get_data(as_text=True)
+
+    with app.app_context():
+        depot_quilts = db.session.scalar(
+            sa.select(sa.func.sum(StockItem.quantity))
+            .where(StockItem.site.has(code="GT-XJK"), StockItem.material.has(code="1-02-001")))
+        sites_with_stock = db.session.scalar(sa.select(sa.func.count(sa.distinct(StockItem.site_id))))
+        all_sites = db.session.scalar(sa.select(sa.func.count()).select_from(Site))
+        phones = db.session.scalar(sa.select(sa.func.count()).select_from(StockItem).where(
+            StockItem.material.has(code="2-01-001"), StockItem.serial.is_not(None)))
+        loans_out = db.session.scalars(sa.select(IssueLine).where(IssueLine.is_loan.is_(True))).all()
+        in_transit = db.session.scalar(sa.select(sa.func.count()).select_from(Transfer)
+                                       .where(Transfer.status == "in_transit"))
+    assert depot_quilts > 1000 and sites_with_stock == all_sites and phones >= 10
+    assert len(loans_out) >= 2
+    assert sum(1 for line in loans_out if line.due_date < dt.date.today()) == 1, "one overdue loan"
+    assert in_transit == 1
+    assert app.test_cli_runner().invoke(args=["check", "ledger"]).exit_code == 0
 
     again = app.test_cli_runner().invoke(args=["seed", "demo", "--if-empty"])
     assert again.exit_code == 0 and "跳过" in again.output

@@ -1,6 +1,7 @@
 """Load the 高台县 demo from the project's own data files, through the same services users call."""
 
 import csv
+import datetime as dt
 import secrets
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from inventory.catalog.services import create_category, create_material
 from inventory.db import db, run_in_transaction
 from inventory.sites.models import Site
 from inventory.sites.services import create_site
+from inventory.stock.services import create_transfer, dispatch_transfer, issue, receive
 
 DATA = Path(__file__).resolve().parent / "data"
 
@@ -83,6 +85,7 @@ def _load() -> list[tuple[str, str, str]]:
             "hazards": row["hazards"].split(), "address": row["address"],
             "keeper_name": row["keeper_name"], "keeper_phone": row["keeper_phone"],
             "agreement": agreements.get(row["code"])})
+    _load_stock()
     logins = []
     for username, role, sites in DEMO_USERS:
         password = secrets.token_urlsafe(9)
@@ -90,6 +93,47 @@ def _load() -> list[tuple[str, str, str]]:
                     actor=COMMAND_LINE)
         logins.append((username, role, password))
     return logins
+
+
+def _load_stock() -> None:
+    """Opening stock at every site, a few issues and loans (one overdue), a transfer on its way."""
+    today = dt.date.today()
+    for number, row in enumerate(_rows("opening_stock.csv")):
+        data = {"site": row["site"], "material": row["material"], "quantity": int(row["quantity"]),
+                "lot": row["lot"] or None, "source": row["source"] or None,
+                "note": "期初库存"}
+        if row["expiry_days"]:
+            data["expiry_date"] = today + dt.timedelta(days=int(row["expiry_days"]))
+        if row["owner"]:
+            data["owner"] = row["owner"]
+        if int(row["serials"]):
+            data["serials"] = [f"SN{row['material'].replace('-', '')}{number:03d}{n:02d}"
+                               for n in range(int(row["serials"]))]
+        receive(actor=COMMAND_LINE, data=data)
+
+    def hand_out(site, recipient, lines, purpose):
+        return issue(actor=COMMAND_LINE, data={"site": site, "recipient": recipient,
+                                               "purpose": purpose, "lines": lines})
+
+    hand_out("GT-XB", {"type": "unit", "name": "新坝镇和平村村委会", "contact": "0936-5620188"},
+             [{"material": "1-01-002", "quantity": 4, "due_back": today + dt.timedelta(days=20)}],
+             "泥石流隐患点临时安置演练")
+    hand_out("GT-XB", {"type": "household", "name": "和平村三社受灾户（12户）"},
+             [{"material": "1-05-001", "quantity": 12}, {"material": "1-02-001", "quantity": 12}],
+             "6月强降雨受灾群众生活救助")
+    overdue = hand_out("GT-NH", {"type": "team", "name": "南华镇应急抢险队",
+                                 "contact": "0936-5621203"},
+                       [{"material": "2-02-001", "quantity": 1,
+                         "due_back": today + dt.timedelta(days=1)}],
+                       "排涝现场供电")
+    # The demo needs one loan that is already late: as if lent weeks ago and due last week.
+    # A due date is a promise on the loan, not a quantity, so the ledger is untouched.
+    overdue.lines[0].due_date = today - dt.timedelta(days=6)
+    transfer = create_transfer(actor=COMMAND_LINE, data={
+        "from_site": "GT-XJK", "to_site": "GT-LC", "note": "补充罗城镇易“三断”储备",
+        "lines": [{"material": "1-02-001", "quantity": 60},
+                  {"material": "1-01-002", "quantity": 20}]})
+    dispatch_transfer(actor=COMMAND_LINE, number=transfer.number)
 
 
 def load_demo() -> list[tuple[str, str, str]]:
