@@ -252,3 +252,25 @@ def test_the_ledger_filters(keeper):
     assert keeper.get("/movements?until=2000-01-01").json["total"] == 0
     assert keeper.get("/movements?kind=nonsense").status_code == 422
     assert keeper.get("/movements?site=GT-NH").status_code == 403
+
+
+def test_expired_and_damaged_items_are_never_issued(keeper, monkeypatch):
+    [fresh] = receive(keeper, quantity=5, lot="A",
+                      expiry_date=(TODAY + dt.timedelta(days=10)).isoformat())["items"]
+    receive(keeper, material="TENT", quantity=3)
+    issued = keeper.post("/issues", {"site": "GT-XB", "recipient": {"type": "person", "name": "王"},
+                                     "lines": [{"material": "TENT", "quantity": 1}]}).json
+    keeper.post("/returns", {"issue": issued["number"], "lines": [
+        {"issue_line": issued["lines"][0]["id"], "quantity": 1, "condition": "damaged"}]})
+    damaged = next(item for item in keeper.get("/stock?status=damaged").json["items"])
+    base = {"site": "GT-XB", "recipient": {"type": "person", "name": "王"}}
+    response = keeper.post("/issues", {**base, "lines": [{"label": damaged["label"], "quantity": 1}]})
+    assert response.status_code == 409 and "损坏" in response.json["error"]["message"]
+    # Twenty days on, the water has expired: neither its label nor a material line may take it.
+    monkeypatch.setattr("inventory.stock.services._today",
+                        lambda: TODAY + dt.timedelta(days=20))
+    response = keeper.post("/issues", {**base, "lines": [{"label": fresh["label"], "quantity": 1}]})
+    assert response.status_code == 409 and "过期" in response.json["error"]["message"]
+    response = keeper.post("/issues", {**base, "lines": [{"material": "WATER", "quantity": 1}]})
+    assert response.status_code == 409
+    assert response.json["error"]["details"] == [{"line": 0, "requested": 1, "available": 0}]
