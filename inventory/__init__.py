@@ -54,7 +54,7 @@ def register_extensions(app: Flask) -> None:
     db.init_app(app)
     with app.app_context():
         from inventory.db import configure_engine
-        configure_engine(db.engine)
+        configure_engine(db.engine, busy_timeout_ms=app.config["SQLITE_BUSY_TIMEOUT_MS"])
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale,

@@ -57,4 +57,5 @@ def from_environment() -> dict:
         # Field work on a bad connection: a form may stay open for a whole shift.
         "WTF_CSRF_TIME_LIMIT": 12 * 3600,
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "SQLITE_BUSY_TIMEOUT_MS": int(os.environ.get("SQLITE_BUSY_TIMEOUT_MS", "15000")),
     }

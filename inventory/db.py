@@ -29,14 +29,17 @@ db = SQLAlchemy(model_class=Base)
 # PostgreSQL: serialization_failure and deadlock_detected abort the whole transaction; rerun it.
 RETRYABLE_SQLSTATES = {"40001", "40P01"}
 MAX_ATTEMPTS = 5
-SQLITE_BUSY_TIMEOUT_MS = 15_000
 
 _unit_depth: ContextVar[int] = ContextVar("unit_depth", default=0)
 _write_unit: ContextVar[bool] = ContextVar("write_unit", default=False)
 
 
-def configure_engine(engine: sa.Engine) -> None:
-    """Give SQLite its durability profile and let write units begin with BEGIN IMMEDIATE."""
+def configure_engine(engine: sa.Engine, *, busy_timeout_ms: int) -> None:
+    """Give SQLite its durability profile and let write units begin with BEGIN IMMEDIATE.
+
+    A writer waits up to ``busy_timeout_ms`` for the write lock; past that the request answers
+    503 with Retry-After (errors.py), never "database is locked" as a 500.
+    """
     if engine.dialect.name != "sqlite":
         return
 
@@ -46,7 +49,7 @@ def configure_engine(engine: sa.Engine) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=FULL")
         cursor.close()

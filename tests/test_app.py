@@ -1,6 +1,7 @@
 """The factory, configuration, the database profile and the transaction helper."""
 
 import os
+import sqlite3
 import stat
 
 import pytest
@@ -10,6 +11,8 @@ from alembic.migration import MigrationContext
 from sqlalchemy.exc import DBAPIError
 
 from inventory import create_app
+from inventory.auth.access import COMMAND_LINE
+from inventory.auth.services import create_user, issue_token
 from inventory.config import load_secret_key
 from inventory.db import MAX_ATTEMPTS, db, run_in_transaction
 from inventory.sites.models import Site
@@ -123,3 +126,30 @@ def test_https_deployments_get_secure_cookies_and_hsts(instance_dir, sqlite_url,
     cookie = response.headers["Set-Cookie"]
     assert cookie.startswith("__Host-session=")
     assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def test_a_writer_that_cannot_get_the_lock_gets_503_not_500(sqlite_app):
+    """R4: SQLite's lock wait runs out; the client is told to retry, and nothing changed."""
+    with sqlite_app.app_context():
+        user = create_user(actor=COMMAND_LINE, username="ops", role="admin",
+                           password="a long password")
+        token, _record = issue_token(user=user, days=1)
+    headers = {"Authorization": f"Bearer {token}"}
+    sqlite_app.config["SQLITE_BUSY_TIMEOUT_MS"] = 100
+    path = sqlite_app.config["SQLALCHEMY_DATABASE_URI"].removeprefix("sqlite:///")
+    # A fresh app, so its engine takes the short lock wait.
+    impatient = create_app({**sqlite_app.config})
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        response = impatient.test_client().post("/api/v1/sites", headers=headers, json={
+            "code": "GT", "name": "县库", "kind": "county_depot"})
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+        with impatient.app_context():
+            db.engine.dispose()
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "2"
+    assert response.json["error"]["code"] == "unavailable"
+    assert sqlite_app.test_client().get("/api/v1/sites/GT", headers=headers).status_code == 404

@@ -229,7 +229,7 @@ def create_adjustment():
                                                                    data=json_body()))))
 
 
-@api.post("/movements/<int:movement_id>/reverse")
+@api.post("/movements/<int(max=2147483647):movement_id>/reverse")
 def reverse_movement(movement_id):
     """冲销: append the opposite of a receipt, adjustment or write-off."""
     def work():

@@ -118,11 +118,9 @@ def _line_data(form, *, with_due=True) -> tuple[list[dict], list[int]]:
         if not (material or label or quantity):
             continue
         line = {"label": label} if label else ({"material": material} if material else {})
-        try:
-            line["quantity"] = int(quantity) if re.fullmatch(r"\d{1,10}", quantity) else None
-            if line["quantity"] is None:
-                raise ValueError
-        except ValueError:
+        if re.fullmatch(r"\d{1,10}", quantity):
+            line["quantity"] = int(quantity)
+        else:
             errors[f"lines.{len(lines)}.quantity"] = _("应为正整数")
         due = (entry.form.due_back.data or "").strip() if with_due else ""
         if due:
@@ -135,6 +133,12 @@ def _line_data(form, *, with_due=True) -> tuple[list[dict], list[int]]:
     if errors:
         raise ValidationError(errors)
     return lines, rows
+
+
+def _whole(text) -> int | str:
+    """A posted whole number as an int; anything else is passed on for the service to refuse."""
+    text = (text or "").strip()
+    return int(text) if re.fullmatch(r"\d{1,10}", text) else text
 
 
 def _prepare_lines(form) -> None:
@@ -358,13 +362,10 @@ def give_back(number):
         lines, rows = [], []
         for row, entry in enumerate(form.lines.entries):
             quantity = (entry.form.quantity.data or "").strip()
-            if not quantity:
-                continue
-            lines.append({"issue_line": int(entry.form.issue_line.data or 0)
-                          if (entry.form.issue_line.data or "").isdigit() else 0,
-                          "quantity": int(quantity) if quantity.isdigit() else -1,
-                          "condition": entry.form.condition.data})
-            rows.append(row)
+            if quantity:
+                lines.append({"issue_line": _whole(entry.form.issue_line.data),
+                              "quantity": _whole(quantity), "condition": entry.form.condition.data})
+                rows.append(row)
         try:
             def work():
                 services.return_items(actor=current_user, data={
@@ -489,10 +490,8 @@ def receive_transfer(number):
     if form.validate_on_submit():
         lines, rows = [], []
         for row, entry in enumerate(form.lines.entries):
-            received = (entry.form.received.data or "").strip()
-            line_id = entry.form.line.data or ""
-            lines.append({"line": int(line_id) if line_id.isdigit() else 0,
-                          "received": int(received) if received.isdigit() else -1})
+            lines.append({"line": _whole(entry.form.line.data),
+                          "received": _whole(entry.form.received.data)})
             rows.append(row)
         try:
             def work():

@@ -274,3 +274,18 @@ def test_expired_and_damaged_items_are_never_issued(keeper, monkeypatch):
     response = keeper.post("/issues", {**base, "lines": [{"material": "WATER", "quantity": 1}]})
     assert response.status_code == 409
     assert response.json["error"]["details"] == [{"line": 0, "requested": 1, "available": 0}]
+
+
+def test_document_numbers_have_no_gaps_after_a_refusal(keeper):
+    receive(keeper, quantity=1)
+    short = keeper.post("/issues", {"site": "GT-XB", "recipient": {"type": "person", "name": "王"},
+                                    "lines": [{"material": "WATER", "quantity": 5}]})
+    assert short.status_code == 409
+    issued = keeper.post("/issues", {"site": "GT-XB", "recipient": {"type": "person", "name": "王"},
+                                     "lines": [{"material": "WATER", "quantity": 1}]})
+    assert issued.json["number"] == f"FF-{TODAY.year}-000001"
+
+
+def test_absurd_ids_in_paths_are_not_found(manager):
+    assert manager.post("/movements/99999999999999999999/reverse").status_code == 404
+    assert manager.post("/movements/2147483647/reverse").status_code == 404
