@@ -165,10 +165,11 @@ class Date(Field):
 class Array(Field):
     json_type = "array"
 
-    def __init__(self, items: Field, *, max_items=100, unique=False, **kwargs):
+    def __init__(self, items: Field, *, max_items=100, min_items=0, unique=False, **kwargs):
         super().__init__(**kwargs)
         self.items = items
         self.max_items = max_items
+        self.min_items = min_items
         self.unique = unique
 
     def convert(self, value):
@@ -176,6 +177,8 @@ class Array(Field):
             raise Invalid(_("应为列表"))
         if len(value) > self.max_items:
             raise Invalid(_("最多 %(n)d 项", n=self.max_items))
+        if len(value) < self.min_items:
+            raise Invalid(_("至少要有 %(n)d 项", n=self.min_items))
         loaded = []
         for index, item in enumerate(value):
             try:
@@ -189,6 +192,8 @@ class Array(Field):
 
     def type_schema(self):
         spec = {"type": "array", "items": self.items.schema(), "maxItems": self.max_items}
+        if self.min_items:
+            spec["minItems"] = self.min_items
         if self.unique:
             spec["uniqueItems"] = True
         return spec

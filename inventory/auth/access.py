@@ -74,6 +74,12 @@ def can_somewhere(user, permission: str) -> bool:
     return user.role in PERMISSIONS[permission] and (not is_scoped(user) or bool(user.sites))
 
 
+def authorize_somewhere(user, permission: str) -> None:
+    """Raise Forbidden (logged) unless the user may do ``permission`` at one site at least."""
+    if not can_somewhere(user, permission):
+        authorize(user, permission)
+
+
 def authorize(user, permission: str, site=None) -> None:
     """Raise Forbidden, and log the denial, unless ``user`` may do ``permission`` at ``site``."""
     if can(user, permission, site):

@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from inventory.audit.queries import audit_entries
-from inventory.auth.access import authorize, can, can_somewhere
+from inventory.auth.access import authorize, authorize_somewhere, can
 from inventory.db import db
 from inventory.errors import ValidationError
 from inventory.forms import FORM_ERRORS, ConfirmForm, choices, collect, page_number, show_errors
@@ -104,8 +104,7 @@ def _render_form(form, site=None, status=200):
 @login_required
 def new():
     """Create a site; a keeper may create one only inside their own subtree."""
-    if not can_somewhere(current_user, "sites.edit"):
-        authorize(current_user, "sites.edit")  # refuses, and logs the denial
+    authorize_somewhere(current_user, "sites.edit")
     form = SiteForm()
     form.parent.choices = _parent_choices()
     if request.method == "GET" and request.args.get("parent"):

@@ -98,7 +98,7 @@ ISSUE = Object({
         "material": CODE,
         "quantity": QUANTITY,
         "due_back": Date(nullable=True),
-    }), max_items=200, required=True),
+    }), max_items=200, min_items=1, required=True),
 })
 
 RETURN = Object({
@@ -107,7 +107,7 @@ RETURN = Object({
         "issue_line": Integer(minimum=1, maximum=2**62, required=True),
         "quantity": QUANTITY,
         "condition": String(max_length=10, choices=RETURN_CONDITIONS, required=True),
-    }), max_items=200, required=True),
+    }), max_items=200, min_items=1, required=True),
     "note": NOTE,
 })
 
@@ -117,7 +117,7 @@ TRANSFER = Object({
     "incident": Integer(minimum=1, nullable=True),
     "note": NOTE,
     "lines": Array(Object({"label": LABEL, "material": CODE, "quantity": QUANTITY}),
-                   max_items=200, required=True),
+                   max_items=200, min_items=1, required=True),
 })
 
 TRANSFER_RECEIPT = Object({
@@ -458,8 +458,6 @@ def issue(*, actor, data: dict) -> Issue:
     authorize(actor, "stock.issue", site)
     if fields.get("incident") is not None:
         raise ValidationError({"incident": _("灾情事件不存在")})
-    if not fields["lines"]:
-        raise ValidationError({"lines": _("至少要有一行")})
     for index, line in enumerate(fields["lines"]):
         if line.get("due_back") and line["due_back"] < _today():
             raise ValidationError({f"lines.{index}.due_back": _("归还日期不能早于今天")})
@@ -492,8 +490,6 @@ def return_items(*, actor, data: dict) -> Return:
     if document is None:
         raise ValidationError({"issue": _("发放单 %(number)s 不存在", number=fields["issue"])})
     authorize(actor, "stock.return", document.site)
-    if not fields["lines"]:
-        raise ValidationError({"lines": _("至少要有一行")})
     lines_by_id = {line.id: line for line in document.lines}
     errors = {}
     for index, line in enumerate(fields["lines"]):
@@ -576,8 +572,6 @@ def create_transfer(*, actor, data: dict) -> Transfer:
         errors["to_site"] = _("站点已停用")
     if fields.get("incident") is not None:
         errors["incident"] = _("灾情事件不存在")
-    if not fields["lines"]:
-        errors["lines"] = _("至少要有一行")
     if errors:
         raise ValidationError(errors)
     resolved = _resolve_lines(fields["lines"], source)

@@ -9,7 +9,7 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from inventory.auth.access import authorize, can, can_somewhere
+from inventory.auth.access import authorize, authorize_somewhere, can
 from inventory.catalog.models import Material
 from inventory.db import db
 from inventory.errors import IdempotencyMismatch, InsufficientStock, ValidationError
@@ -27,7 +27,7 @@ from inventory.stock.forms import (
     TransferReceiveForm,
 )
 from inventory.stock.idempotency import fingerprint, once
-from inventory.stock.models import MOVEMENT_KINDS, STATUSES, Issue, Receipt
+from inventory.stock.models import MOVEMENT_KINDS, STATUSES, TRANSFER_STATUSES, Issue, Receipt
 
 blueprint = Blueprint("stock", __name__, url_prefix="/stock")
 
@@ -82,6 +82,17 @@ def _submit_once(form, work) -> str:
     return body["location"]
 
 
+def _submit(form, work, *, done: str, show=show_errors):
+    """Do the form's work once and redirect with ``done``; or show the errors and return None."""
+    try:
+        location = _submit_once(form, work)
+    except (*FORM_ERRORS, InsufficientStock, IdempotencyMismatch) as error:
+        show(form, error)
+        return None
+    flash(done, "success")
+    return redirect(location)
+
+
 def _show_line_errors(form, error, rows: list[int]) -> None:
     """Put a service's errors on the form; ``rows`` maps the service's line index to form rows."""
     if isinstance(error, InsufficientStock):
@@ -100,6 +111,8 @@ def _show_line_errors(form, error, rows: list[int]) -> None:
                 entry = form.lines.entries[rows[int(match[1])]].form
                 field = entry[match[2]] if match[2] in entry._fields else entry.quantity
                 field.errors = [*field.errors, problem]
+            elif key.startswith("lines"):
+                form.form_errors = [*form.form_errors, problem]
             else:
                 remaining[key] = problem
         if remaining:
@@ -108,9 +121,9 @@ def _show_line_errors(form, error, rows: list[int]) -> None:
     show_errors(form, error)
 
 
-def _line_data(form, *, with_due=True) -> tuple[list[dict], list[int]]:
-    """The filled-in rows of a line form as service lines, and which row each one came from."""
-    lines, rows, errors = [], [], {}
+def _line_data(form, rows: list[int], *, with_due=True) -> list[dict]:
+    """The filled-in rows of a line form as service lines; ``rows`` learns which row each came from."""
+    lines, errors = [], {}
     for row, entry in enumerate(form.lines.entries):
         material = (entry.form.material.data or "").strip()
         label = (entry.form.label.data or "").strip()
@@ -132,7 +145,7 @@ def _line_data(form, *, with_due=True) -> tuple[list[dict], list[int]]:
         rows.append(row)
     if errors:
         raise ValidationError(errors)
-    return lines, rows
+    return lines
 
 
 def _whole(text) -> int | str:
@@ -191,56 +204,40 @@ def adjust(label):
     authorize(current_user, "stock.adjust", stock_item.site)
     form = AdjustForm()
     if form.validate_on_submit():
-        try:
-            def work():
-                data = collect(form, text=["reason"], optional_text=["note"], integers=["delta"])
-                data["label"] = stock_item.label
-                services.adjust(actor=current_user, data=data)
-                return url_for("stock.item", label=stock_item.label)
-            location = _submit_once(form, work)
-        except (*FORM_ERRORS, InsufficientStock, IdempotencyMismatch) as error:
-            show_errors(form, error)
-        else:
-            flash(_("已调整"), "success")
-            return redirect(location)
+        def work():
+            data = collect(form, text=["reason"], optional_text=["note"], integers=["delta"])
+            services.adjust(actor=current_user, data={**data, "label": stock_item.label})
+            return url_for("stock.item", label=stock_item.label)
+
+        if answer := _submit(form, work, done=_("已调整")):
+            return answer
         return render_template("stock/adjust.html", form=form, item=stock_item), 422
     return render_template("stock/adjust.html", form=form, item=stock_item)
 
-
-# --- receipts ----------------------------------------------------------------------------------
 
 @blueprint.route("/receive", methods=["GET", "POST"])
 @login_required
 def receive():
     """入库: a lot (added to its batch) or serial-numbered equipment, one number per line."""
-    if not can_somewhere(current_user, "stock.receive"):
-        authorize(current_user, "stock.receive")
+    authorize_somewhere(current_user, "stock.receive")
     form = ReceiveForm()
     form.site.choices = _site_choices("stock.receive")
     form.material.choices = _material_choices()
     if request.method == "GET" and (home := _home_site()):
         form.site.data = home.code
     if form.validate_on_submit():
-        try:
-            def work():
-                data = collect(form, text=["site", "material"],
-                               optional_text=["donor", "note"], integers=["quantity"],
-                               dates=["production_date", "expiry_date"])
-                data["lot"] = (form.lot.data or "").strip() or None
-                data["source"] = form.source.data or None
-                serials = [s.strip() for s in (form.serials.data or "").splitlines() if s.strip()]
-                if serials:
-                    data["serials"] = serials
-                if data["quantity"] is None:
-                    raise ValidationError({"quantity": _("必填")})
-                receipt = services.receive(actor=current_user, data=data)
-                return url_for("stock.receipt", number=receipt.number)
-            location = _submit_once(form, work)
-        except (*FORM_ERRORS, IdempotencyMismatch) as error:
-            show_errors(form, error)
-        else:
-            flash(_("已入库"), "success")
-            return redirect(location)
+        def work():
+            data = collect(form, text=["site", "material"], optional_text=["donor", "note"],
+                           integers=["quantity"], dates=["production_date", "expiry_date"])
+            data["lot"] = (form.lot.data or "").strip() or None
+            data["source"] = form.source.data or None
+            if serials := [s.strip() for s in (form.serials.data or "").splitlines() if s.strip()]:
+                data["serials"] = serials
+            receipt = services.receive(actor=current_user, data=data)
+            return url_for("stock.receipt", number=receipt.number)
+
+        if answer := _submit(form, work, done=_("已入库")):
+            return answer
         return render_template("stock/receive.html", form=form), 422
     return render_template("stock/receive.html", form=form)
 
@@ -257,14 +254,11 @@ def receipt(number):
                            items=queries.document_items(number))
 
 
-# --- issues, loans, returns --------------------------------------------------------------------
-
 @blueprint.route("/issue", methods=["GET", "POST"])
 @login_required
 def issue():
     """发放: to a household, person, unit or team; returnable materials go out on loan."""
-    if not can_somewhere(current_user, "stock.issue"):
-        authorize(current_user, "stock.issue")
+    authorize_somewhere(current_user, "stock.issue")
     form = IssueForm()
     form.site.choices = _site_choices("stock.issue")
     _prepare_lines(form)
@@ -274,28 +268,27 @@ def issue():
         if label := request.args.get("label"):
             form.lines.entries[0].form.label.data = label
             form.lines.entries[0].form.quantity.data = "1"
-    rows = []
     if form.validate_on_submit():
-        try:
-            lines, rows = _line_data(form)
+        rows: list[int] = []
 
-            def work():
-                document = services.issue(actor=current_user, data={
-                    "site": form.site.data,
-                    "recipient": {"type": form.recipient_type.data,
-                                  "name": (form.recipient_name.data or "").strip(),
-                                  "contact": (form.recipient_contact.data or "").strip(),
-                                  "id_number": (form.recipient_id_number.data or "").strip()},
-                    "purpose": (form.purpose.data or "").strip(),
-                    "lines": lines})
-                return url_for("stock.issue_slip", number=document.number)
-            location = _submit_once(form, work)
-        except (*FORM_ERRORS, InsufficientStock, IdempotencyMismatch) as error:
+        def work():
+            lines = _line_data(form, rows)
+            document = services.issue(actor=current_user, data={
+                "site": form.site.data,
+                "recipient": {"type": form.recipient_type.data,
+                              "name": (form.recipient_name.data or "").strip(),
+                              "contact": (form.recipient_contact.data or "").strip(),
+                              "id_number": (form.recipient_id_number.data or "").strip()},
+                "purpose": (form.purpose.data or "").strip(),
+                "lines": lines})
+            return url_for("stock.issue_slip", number=document.number)
+
+        def show(form, error):
             _show_recipient_errors(form, error)
-            _show_line_errors(form, error, rows or list(range(len(form.lines.entries))))
-        else:
-            flash(_("已发放"), "success")
-            return redirect(location)
+            _show_line_errors(form, error, rows)
+
+        if answer := _submit(form, work, done=_("已发放"), show=show):
+            return answer
         return render_template("stock/issue.html", form=form), 422
     return render_template("stock/issue.html", form=form)
 
@@ -359,24 +352,20 @@ def give_back(number):
                                      "condition": "good"})
     by_id = {str(line.id): line for line in open_lines}
     if form.validate_on_submit():
-        lines, rows = [], []
-        for row, entry in enumerate(form.lines.entries):
-            quantity = (entry.form.quantity.data or "").strip()
-            if quantity:
-                lines.append({"issue_line": _whole(entry.form.issue_line.data),
-                              "quantity": _whole(quantity), "condition": entry.form.condition.data})
-                rows.append(row)
-        try:
-            def work():
-                services.return_items(actor=current_user, data={
-                    "issue": number, "lines": lines, "note": (form.note.data or "").strip()})
-                return url_for("stock.issue_slip", number=number)
-            location = _submit_once(form, work)
-        except (*FORM_ERRORS, IdempotencyMismatch) as error:
-            _show_line_errors(form, error, rows)
-        else:
-            flash(_("已登记归还"), "success")
-            return redirect(location)
+        rows = [row for row, entry in enumerate(form.lines.entries)
+                if (entry.form.quantity.data or "").strip()]
+
+        def work():
+            lines = [{"issue_line": _whole(form.lines.entries[row].form.issue_line.data),
+                      "quantity": _whole(form.lines.entries[row].form.quantity.data),
+                      "condition": form.lines.entries[row].form.condition.data} for row in rows]
+            services.return_items(actor=current_user, data={
+                "issue": number, "lines": lines, "note": (form.note.data or "").strip()})
+            return url_for("stock.issue_slip", number=number)
+
+        if answer := _submit(form, work, done=_("已登记归还"),
+                             show=lambda form, error: _show_line_errors(form, error, rows)):
+            return answer
         return render_template("stock/return.html", form=form, issue=document, by_id=by_id), 422
     return render_template("stock/return.html", form=form, issue=document, by_id=by_id)
 
@@ -387,10 +376,9 @@ def give_back(number):
 @login_required
 def transfers():
     """Transfers from or to the user's sites."""
-    status = request.args.get("status") or None
-    page = db.paginate(queries.transfers(current_user, status=status if status in (
-        "requested", "in_transit", "received", "cancelled") else None, site=_site_arg()),
-        page=page_number(), per_page=50, error_out=False)
+    status = request.args.get("status") if request.args.get("status") in TRANSFER_STATUSES else None
+    page = db.paginate(queries.transfers(current_user, status=status, site=_site_arg()),
+                       page=page_number(), per_page=50, error_out=False)
     return render_template("stock/transfers.html", page=page, status=status)
 
 
@@ -398,8 +386,7 @@ def transfers():
 @login_required
 def new_transfer():
     """调拨申请: what should go from one site to another."""
-    if not can_somewhere(current_user, "stock.transfer"):
-        authorize(current_user, "stock.transfer")
+    authorize_somewhere(current_user, "stock.transfer")
     form = TransferForm()
     form.from_site.choices = _site_choices("stock.transfer")
     form.to_site.choices = choices((s.code, f"{s.name}（{s.code}）") for s in db.session.scalars(
@@ -410,22 +397,19 @@ def new_transfer():
             form.from_site.data = home.code
         if label := request.args.get("label"):
             form.lines.entries[0].form.label.data = label
-    rows = []
     if form.validate_on_submit():
-        try:
-            lines, rows = _line_data(form, with_due=False)
+        rows: list[int] = []
 
-            def work():
-                transfer = services.create_transfer(actor=current_user, data={
-                    "from_site": form.from_site.data, "to_site": form.to_site.data,
-                    "note": (form.note.data or "").strip(), "lines": lines})
-                return url_for("stock.transfer", number=transfer.number)
-            location = _submit_once(form, work)
-        except (*FORM_ERRORS, InsufficientStock, IdempotencyMismatch) as error:
-            _show_line_errors(form, error, rows or list(range(len(form.lines.entries))))
-        else:
-            flash(_("已提交调拨"), "success")
-            return redirect(location)
+        def work():
+            transfer = services.create_transfer(actor=current_user, data={
+                "from_site": form.from_site.data, "to_site": form.to_site.data,
+                "note": (form.note.data or "").strip(),
+                "lines": _line_data(form, rows, with_due=False)})
+            return url_for("stock.transfer", number=transfer.number)
+
+        if answer := _submit(form, work, done=_("已提交调拨"),
+                             show=lambda form, error: _show_line_errors(form, error, rows)):
+            return answer
         return render_template("stock/transfer_form.html", form=form), 422
     return render_template("stock/transfer_form.html", form=form)
 
@@ -449,17 +433,14 @@ def _transfer_action(number, action, success):
     form = TransferActionForm()
     if not form.validate_on_submit():
         abort(400)
+
     def work():
         action(actor=current_user, number=number)
         return url_for("stock.transfer", number=number)
 
-    try:
-        _submit_once(form, work)
-    except (*FORM_ERRORS, InsufficientStock, IdempotencyMismatch) as error:
-        flash(error.message, "error")
-    else:
-        flash(success, "success")
-    return redirect(url_for("stock.transfer", number=number))
+    return _submit(form, work, done=success,
+                   show=lambda form, error: flash(error.message, "error")) or \
+        redirect(url_for("stock.transfer", number=number))
 
 
 @blueprint.post("/transfers/<number>/dispatch")
@@ -488,33 +469,26 @@ def receive_transfer(number):
             form.lines.append_entry({"line": str(line.id), "received": str(line.quantity)})
     by_id = {str(line.id): line for line in document.lines}
     if form.validate_on_submit():
-        lines, rows = [], []
-        for row, entry in enumerate(form.lines.entries):
-            lines.append({"line": _whole(entry.form.line.data),
-                          "received": _whole(entry.form.received.data)})
-            rows.append(row)
-        try:
-            def work():
-                services.receive_transfer(actor=current_user, number=number,
-                                          data={"lines": lines})
-                return url_for("stock.transfer", number=number)
-            location = _submit_once(form, work)
-        except (*FORM_ERRORS, IdempotencyMismatch) as error:
-            _show_receive_errors(form, error, rows)
-        else:
-            flash(_("已收货"), "success")
-            return redirect(location)
+        def work():
+            lines = [{"line": _whole(entry.form.line.data),
+                      "received": _whole(entry.form.received.data)}
+                     for entry in form.lines.entries]
+            services.receive_transfer(actor=current_user, number=number, data={"lines": lines})
+            return url_for("stock.transfer", number=number)
+
+        if answer := _submit(form, work, done=_("已收货"), show=_show_receive_errors):
+            return answer
         return render_template("stock/transfer_receive.html", form=form, transfer=document,
                                by_id=by_id), 422
     return render_template("stock/transfer_receive.html", form=form, transfer=document, by_id=by_id)
 
 
-def _show_receive_errors(form, error, rows) -> None:
+def _show_receive_errors(form, error) -> None:
     if isinstance(error, ValidationError):
         for key, problem in error.details.items():
             match = re.fullmatch(r"lines\.(\d+)\.\w+", key)
-            if match and int(match[1]) < len(rows):
-                form.lines.entries[rows[int(match[1])]].form.received.errors = [problem]
+            if match and int(match[1]) < len(form.lines.entries):
+                form.lines.entries[int(match[1])].form.received.errors = [problem]
             else:
                 form.form_errors = [*form.form_errors, problem]
         return

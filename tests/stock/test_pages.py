@@ -154,3 +154,13 @@ def test_a_keeper_of_another_town_sees_nothing_of_it(client, login, make_user, k
     assert item["label"] not in client.get("/stock/ledger").get_data(as_text=True)
     assert client.post("/stock/receive", data={"site": "GT-XB", "material": "WATER",
                                                "quantity": "1"}).status_code == 403
+
+
+def test_an_issue_form_without_lines_says_so(keeper_page):
+    page = keeper_page.get("/stock/issue").get_data(as_text=True)
+    response = keeper_page.post("/stock/issue", data={
+        "idempotency_key": _key(page), "site": "GT-XB", "recipient_type": "person",
+        "recipient_name": ""})
+    assert response.status_code == 422
+    text = response.get_data(as_text=True)
+    assert "至少要有 1 项" in text and "不能为空" in text
