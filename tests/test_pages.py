@@ -109,3 +109,13 @@ def test_english_on_request_and_from_the_browser(client, login, make_user):
         as_text=True)
     assert "登录" in fresh.get("/login", headers={"Accept-Language": "zh-CN,zh;q=0.9"}).get_data(
         as_text=True)
+
+
+def test_the_dashboard_counts_what_needs_attention_and_links_to_it(app, client, login, make_user):
+    app.test_cli_runner().invoke(args=["seed", "demo"])
+    login(make_user("manager"))
+    page = client.get("/").get_data(as_text=True)
+    assert "逾期未还的借用" in page and "/stock/loans?overdue=1" in page
+    overdue = client.get("/stock/loans?overdue=1").get_data(as_text=True)
+    assert "南华镇应急抢险队" in overdue and "逾期" in overdue
+    assert "DB-" in client.get("/stock/transfers?status=in_transit").get_data(as_text=True)

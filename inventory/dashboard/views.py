@@ -5,6 +5,7 @@ from flask_login import current_user, login_required
 
 from inventory.catalog.queries import material_count
 from inventory.sites.queries import site_counts_by_kind
+from inventory.stock.queries import attention_counts
 
 blueprint = Blueprint("dashboard", __name__)
 
@@ -12,6 +13,7 @@ blueprint = Blueprint("dashboard", __name__)
 @blueprint.get("/")
 @login_required
 def index():
-    """Counts of the sites and materials the user can see, each linking to its list."""
+    """What needs attention and what the user looks after, each number linking to its list."""
     return render_template("dashboard/index.html", site_counts=site_counts_by_kind(current_user),
-                           material_count=material_count())
+                           material_count=material_count(),
+                           attention=attention_counts(current_user))

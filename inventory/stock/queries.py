@@ -200,3 +200,20 @@ def open_loans_of(item: StockItem, limit: int = 10) -> list[IssueLine]:
             IssueLine.item_id == item.id, IssueLine.is_loan.is_(True),
             IssueLine.returned + IssueLine.damaged + IssueLine.lost < IssueLine.quantity)
         .order_by(IssueLine.id.desc()).limit(limit)))
+
+
+def attention_counts(user) -> dict[str, int]:
+    """What needs a keeper's attention, within scope: late loans, transfers on the road, lots
+    expiring within 90 days."""
+    today = dt.date.today()
+
+    def count(query):
+        return db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
+
+    return {
+        "overdue_loans": count(loans(user, overdue_on=today)),
+        "in_transit": count(transfers(user, status="in_transit")),
+        "expiring": count(stock_items(user, status="available",
+                                      expiring_before=today + dt.timedelta(days=90))
+                          .where(StockItem.quantity > 0)),
+    }
