@@ -3,7 +3,7 @@
 import datetime as dt
 from pathlib import Path
 
-from flask import Flask, has_request_context, request, session
+from flask import Flask, g, has_request_context, request, session
 from flask_login import current_user
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -78,10 +78,11 @@ def register_blueprints(app: Flask) -> None:
     from inventory.auth.views import blueprint as auth
     from inventory.catalog.views import blueprint as catalog
     from inventory.dashboard.views import blueprint as dashboard
+    from inventory.labels.views import blueprint as labels
     from inventory.sites.views import blueprint as sites
     from inventory.stock.views import blueprint as stock
 
-    for blueprint in (auth, dashboard, stock, sites, catalog, audit):
+    for blueprint in (auth, dashboard, stock, labels, sites, catalog, audit):
         app.register_blueprint(blueprint)
     # The API authenticates with bearer tokens only, never cookies, so CSRF cannot reach it.
     csrf.exempt(api)
@@ -118,14 +119,19 @@ def register_request_hooks(app: Flask) -> None:
     @app.after_request
     def _security_headers(response):
         headers = response.headers
+        # Pages that scan may use the camera and compile the QR decoder's WebAssembly; no page
+        # runs inline script.
+        camera = g.get("camera", False)
+        scripts = "'self' 'wasm-unsafe-eval'" if camera else "'self'"
         headers.setdefault("Content-Security-Policy",
-                           "default-src 'self'; script-src 'self'; style-src 'self'; "
-                           "img-src 'self' data:; object-src 'none'; base-uri 'none'; "
-                           "frame-ancestors 'none'; form-action 'self'")
+                           f"default-src 'self'; script-src {scripts}; style-src 'self'; "
+                           "img-src 'self' data: blob:; media-src 'self' blob:; object-src 'none'; "
+                           "base-uri 'none'; frame-ancestors 'none'; form-action 'self'")
         headers.setdefault("X-Content-Type-Options", "nosniff")
         headers.setdefault("X-Frame-Options", "DENY")
         headers.setdefault("Referrer-Policy", "same-origin")
-        headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+        headers.setdefault("Permissions-Policy",
+                           f"camera=({'self' if camera else ''}), microphone=(), geolocation=()")
         if app.config["HSTS"]:
             headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
         if not request.path.startswith("/static/"):

@@ -297,6 +297,15 @@ def stock_paths(secured) -> dict:
                         "properties": {"scan_url": _STRING, "movements": {
                             "type": "array", "items": _ref("Movement")}}}]}),
                         **_errors("401", "403", "404")}}},
+        **{f"/stock/{{label}}/qr.{kind}": {
+            "parameters": [{"name": "label", "in": "path", "required": True,
+                            "schema": {"type": "string", "minLength": 1, "maxLength": 40}}],
+            "get": {**get, "summary": f"扫码地址的二维码（{kind.upper()}）", "responses": {
+                "200": {"description": "二维码图片",
+                        "content": {media: {"schema": {"type": "string",
+                                                       "contentMediaType": media}}}},
+                **_errors("401", "403", "404")}}}
+            for kind, media in (("png", "image/png"), ("svg", "image/svg+xml"))},
         "/receipts": {"post": _post("入库", RECEIPT.schema(), "201", "ReceiptAnswer",
                                     secured=secured)},
         "/issues": {

@@ -1,6 +1,6 @@
 """Stock, receipts, issues, returns, transfers, adjustments and the ledger (API.md)."""
 
-from flask import current_app, g, jsonify, request
+from flask import Response, g, jsonify, request
 from flask_babel import gettext as _
 
 from inventory.api.core import (
@@ -17,6 +17,7 @@ from inventory.api.core import (
 from inventory.auth.access import authorize, can
 from inventory.db import db
 from inventory.errors import NotFound, ValidationError
+from inventory.labels import qr
 from inventory.stock import queries, services
 from inventory.stock.models import MOVEMENT_KINDS, STATUSES, TRANSFER_STATUSES, Issue, Return
 
@@ -109,9 +110,24 @@ def get_stock_item(label):
     """One stock item with its scan URL and latest 20 movements."""
     item = services.get_item(label)
     authorize(g.api_user, "stock.view", item.site)
-    return jsonify({**item_json(item),
-                    "scan_url": f"{current_app.config['PUBLIC_BASE_URL']}/s/{item.label}",
+    return jsonify({**item_json(item), "scan_url": qr.scan_url(item.label),
                     "movements": [movement_json(m) for m in queries.item_movements(item)]})
+
+
+@api.get("/stock/<label>/qr.png")
+def stock_qr_png(label):
+    """The QR code of the item's scan URL, as PNG."""
+    item = services.get_item(label)
+    authorize(g.api_user, "stock.view", item.site)
+    return Response(qr.png(qr.scan_url(item.label)), mimetype="image/png")
+
+
+@api.get("/stock/<label>/qr.svg")
+def stock_qr_svg(label):
+    """The QR code of the item's scan URL, as SVG."""
+    item = services.get_item(label)
+    authorize(g.api_user, "stock.view", item.site)
+    return Response(qr.svg(qr.scan_url(item.label)), mimetype="image/svg+xml")
 
 
 # --- documents ---------------------------------------------------------------------------------

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from flask import has_request_context, request
 from flask_babel import lazy_gettext as _l
 
-from inventory.errors import Forbidden
+from inventory.errors import Forbidden, NotFound
 
 SCOPED_ROLES = frozenset({"keeper", "auditor"})
 EVERYONE = frozenset({"admin", "manager", "dispatcher", "keeper", "auditor", "viewer"})
@@ -90,6 +90,15 @@ def authorize(user, permission: str, site=None) -> None:
         getattr(site, "code", None), request.path if has_request_context() else "cli",
     )
     raise Forbidden()
+
+
+def authorize_or_hide(user, permission: str, site) -> None:
+    """Like authorize, but a refusal looks exactly like "not found": a label of another site
+    must not even reveal that it exists (QUALITY.md S13). The denial is still logged."""
+    try:
+        authorize(user, permission, site)
+    except Forbidden:
+        raise NotFound() from None
 
 
 def scope_condition(user, path_column):

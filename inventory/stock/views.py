@@ -5,7 +5,7 @@ import datetime as dt
 import re
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -220,6 +220,7 @@ def adjust(label):
 def receive():
     """入库: a lot (added to its batch) or serial-numbered equipment, one number per line."""
     authorize_somewhere(current_user, "stock.receive")
+    g.camera = True
     form = ReceiveForm()
     form.site.choices = _site_choices("stock.receive")
     form.material.choices = _material_choices()
@@ -259,6 +260,7 @@ def receipt(number):
 def issue():
     """发放: to a household, person, unit or team; returnable materials go out on loan."""
     authorize_somewhere(current_user, "stock.issue")
+    g.camera = True
     form = IssueForm()
     form.site.choices = _site_choices("stock.issue")
     _prepare_lines(form)
@@ -387,6 +389,7 @@ def transfers():
 def new_transfer():
     """调拨申请: what should go from one site to another."""
     authorize_somewhere(current_user, "stock.transfer")
+    g.camera = True
     form = TransferForm()
     form.from_site.choices = _site_choices("stock.transfer")
     form.to_site.choices = choices((s.code, f"{s.name}（{s.code}）") for s in db.session.scalars(

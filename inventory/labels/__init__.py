@@ -1,0 +1,1 @@
+"""QR labels: the scan URL of every stock item and site, label sheets as PDF, and the scan pages."""

@@ -1,0 +1,34 @@
+"""QR codes of scan URLs. segno's make_qr, never make (which picks Micro QR that phones cannot
+read), error correction M exactly (ECOSYSTEM.md §4). Payloads are ASCII URLs only."""
+
+import io
+
+import segno
+from flask import current_app
+
+
+def scan_url(label: str) -> str:
+    """What a stock item's QR code says: ``{PUBLIC_BASE_URL}/s/{label}``."""
+    return f"{current_app.config['PUBLIC_BASE_URL']}/s/{label}"
+
+
+def site_scan_url(code: str) -> str:
+    """What a storeroom door's QR code says: ``{PUBLIC_BASE_URL}/s/site/{code}``."""
+    return f"{current_app.config['PUBLIC_BASE_URL']}/s/site/{code}"
+
+
+def make(payload: str) -> segno.QRCode:
+    return segno.make_qr(payload, error="m", boost_error=False)
+
+
+def png(payload: str, *, scale: int = 8) -> bytes:
+    buffer = io.BytesIO()
+    make(payload).save(buffer, kind="png", scale=scale, border=4)
+    return buffer.getvalue()
+
+
+def svg(payload: str) -> bytes:
+    buffer = io.BytesIO()
+    make(payload).save(buffer, kind="svg", scale=4, border=4, xmldecl=True, svgns=True,
+                       title=payload)
+    return buffer.getvalue()
