@@ -10,7 +10,7 @@ THREADS ?= 4
 TRANSLATIONS := inventory/translations
 MO_FILES := $(patsubst %.po,%.mo,$(wildcard $(TRANSLATIONS)/*/LC_MESSAGES/messages.po))
 
-.PHONY: run test lint translations extract-messages clean
+.PHONY: run test lint translations extract-messages clean fonts
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -27,7 +27,14 @@ $(VENV)/.installed-dev: requirements-dev.txt $(VENV)/.installed
 
 translations: $(MO_FILES)
 
-run: $(VENV)/.installed translations
+# The CJK font label PDFs embed (fonts-wqy-zenhei); installed when missing and apt is ours to use.
+FONT := /usr/share/fonts/truetype/wqy/wqy-zenhei.ttc
+fonts:
+	@test -f $(FONT) || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-wqy-zenhei); } || \
+		echo "注意：未安装 fonts-wqy-zenhei，标签 PDF 将无法生成"
+
+run: $(VENV)/.installed translations fonts
 	$(FLASK) db upgrade
 	$(FLASK) seed demo --if-empty
 	@echo "演示账号 (instance/demo-logins.txt):"; cat instance/demo-logins.txt 2>/dev/null || true
@@ -38,7 +45,7 @@ run: $(VENV)/.installed translations
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 
-test: $(VENV)/.installed-dev translations lint
+test: $(VENV)/.installed-dev translations fonts lint
 	$(BIN)/pytest
 
 # Refresh the message catalogs after changing user-visible text.

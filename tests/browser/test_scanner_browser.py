@@ -1,0 +1,106 @@
+"""Chromium with a fake camera that films printed labels: scanning opens the item, and the
+issue form fills itself by scanning (QUALITY.md; issue 4 acceptance)."""
+
+import io
+import re
+from pathlib import Path
+
+import pytest
+import segno
+from PIL import Image
+from playwright.sync_api import expect
+
+from tests.conftest import CHROMIUM, CHROMIUM_ARGS, PASSWORD, missing
+from tests.stock.conftest import receive
+
+pytestmark = pytest.mark.browser
+
+
+def write_y4m(path, payloads, *, width=640, height=480, fps=10, seconds_each=1.5):
+    """A camera clip showing each QR code in turn (then the camera loops it)."""
+    frames = []
+    for payload in payloads:
+        buffer = io.BytesIO()
+        segno.make_qr(payload, error="m", boost_error=False).save(buffer, kind="png", scale=7,
+                                                                   border=4)
+        code = Image.open(buffer).convert("L")
+        frame = Image.new("L", (width, height), 255)
+        frame.paste(code, ((width - code.width) // 2, (height - code.height) // 2))
+        frames += [frame.tobytes()] * int(fps * seconds_each)
+    chroma = bytes([128]) * ((width // 2) * (height // 2))
+    with open(path, "wb") as f:
+        f.write(f"YUV4MPEG2 W{width} H{height} F{fps}:1 Ip A1:1 C420jpeg\n".encode())
+        for luma in frames:
+            f.write(b"FRAME\n" + luma + chroma + chroma)
+
+
+@pytest.fixture
+def camera_page(browser_type, tmp_path):
+    """Open a page in a Chromium whose camera films the given scan URLs."""
+    if not Path(CHROMIUM).exists():
+        missing("Chromium is not installed (apt-get install chromium)")
+    browsers = []
+
+    def open_with(payloads):
+        clip = tmp_path / "camera.y4m"
+        write_y4m(clip, payloads)
+        browser = browser_type.launch(executable_path=CHROMIUM, args=[
+            *CHROMIUM_ARGS, "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
+            f"--use-file-for-fake-video-capture={clip}"])
+        browsers.append(browser)
+        context = browser.new_context(locale="zh-CN", viewport={"width": 360, "height": 740},
+                                      permissions=["camera"])
+        return context.new_page()
+
+    yield open_with
+    for browser in browsers:
+        browser.close()
+
+
+def _log_in(page, base, path):
+    page.goto(f"{base}{path}")
+    page.fill("#username", "xb")
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+
+
+def test_scanning_a_label_opens_the_item(app, live_server, camera_page, keeper):
+    [item] = receive(keeper, material="TENT", quantity=7, lot="ZP-1")["items"]
+    page = camera_page([f"{app.config['PUBLIC_BASE_URL']}/s/{item['label']}"])
+    _log_in(page, live_server, "/scan")
+    expect(page).to_have_url(f"{live_server}/s/{item['label']}", timeout=15_000)
+    expect(page.locator("h1")).to_have_text("棉帐篷")
+    expect(page.locator(".bigqty")).to_contain_text("7")
+
+
+def test_a_foreign_code_is_refused_with_a_message(app, live_server, camera_page, keeper):
+    page = camera_page(["https://example.com/not-ours"])
+    _log_in(page, live_server, "/scan")
+    expect(page.locator("[data-message]")).to_have_text("这不是本系统的标签", timeout=15_000)
+    expect(page).to_have_url(f"{live_server}/scan")
+
+
+def test_continuous_scanning_builds_an_issue_of_two_items(app, live_server, camera_page, keeper):
+    [tents] = receive(keeper, material="TENT", quantity=10, lot="ZP-1")["items"]
+    [quilts] = receive(keeper, material="QUILT", quantity=10, lot="BZ-1")["items"]
+    base = app.config["PUBLIC_BASE_URL"]
+    page = camera_page([f"{base}/s/{tents['label']}", f"{base}/s/{quilts['label']}"])
+    _log_in(page, live_server, "/stock/issue?site=GT-XB")
+    page.fill("#recipient_name", "和平村三社")
+    page.click("[data-scan-toggle]")
+    scanned = page.locator("[data-scanned] li")
+    expect(scanned).to_have_count(2, timeout=20_000)
+    page.click("[data-scan-toggle]")  # stop the camera before counting what was scanned
+    expect(scanned.filter(has_text="棉帐篷")).to_have_count(1)
+    expect(scanned.filter(has_text="棉被")).to_have_count(1)
+    taken = {}
+    for row in range(4):
+        label = page.input_value(f"#lines-{row}-label") if page.locator(f"#lines-{row}-label").count() else ""
+        if label:
+            taken[label] = int(page.input_value(f"#lines-{row}-quantity"))
+    assert set(taken) == {tents["label"], quilts["label"]}
+    page.click("button:has-text('确认发放')")
+    expect(page.locator(".doc-title")).to_have_text("救灾物资发放单")
+    for item in (tents, quilts):
+        assert keeper.get(f"/stock/{item['label']}").json["quantity"] == 10 - taken[item["label"]]
+    assert re.search(r"FF-\d{4}-\d{6}", page.content())

@@ -1,0 +1,14 @@
+"""The benchmarks still run (on tiny data; no timing is asserted here)."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_the_label_pdf_benchmark_runs():
+    result = subprocess.run([sys.executable, str(ROOT / "bench" / "labels_pdf.py"), "12", "1"],
+                            capture_output=True, text=True, timeout=120, check=False)
+    assert result.returncode == 0, result.stderr
+    assert "ratio" in result.stdout and "12 labels" in result.stdout
