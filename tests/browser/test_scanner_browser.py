@@ -104,3 +104,13 @@ def test_continuous_scanning_builds_an_issue_of_two_items(app, live_server, came
     for item in (tents, quilts):
         assert keeper.get(f"/stock/{item['label']}").json["quantity"] == 10 - taken[item["label"]]
     assert re.search(r"FF-\d{4}-\d{6}", page.content())
+
+
+def test_the_svg_qr_on_an_item_page_reads_as_its_scan_url(app, live_server, page, keeper):
+    import zxingcpp
+
+    [item] = receive(keeper, quantity=2)["items"]
+    _log_in(page, live_server, f"/stock/item/{item['label']}")
+    shot = page.locator("img.qr").screenshot()
+    [result] = zxingcpp.read_barcodes(Image.open(io.BytesIO(shot)))
+    assert result.text == f"{app.config['PUBLIC_BASE_URL']}/s/{item['label']}"
