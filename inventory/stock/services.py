@@ -64,6 +64,14 @@ CONDITION_NAMES = {"good": _l("完好"), "damaged": _l("损坏"), "lost": _l("�
 REASON_NAMES = {"count_correction": _l("盘点更正"), "damaged": _l("损坏报废"),
                 "expired": _l("过期报废"), "disposal": _l("处置"), "other": _l("其他")}
 
+STATUS_NAMES = {"available": _l("在库"), "on_loan": _l("借出"), "in_transit": _l("在途"),
+                "damaged": _l("损坏"), "disposed": _l("已处置")}
+MOVEMENT_NAMES = {"receipt": _l("入库"), "issue": _l("发放"), "return": _l("归还"),
+                  "transfer_out": _l("调出"), "transfer_in": _l("调入"), "adjustment": _l("调整"),
+                  "writeoff": _l("报废"), "stocktake": _l("盘点")}
+TRANSFER_STATUS_NAMES = {"requested": _l("待发出"), "in_transit": _l("在途"),
+                         "received": _l("已收货"), "cancelled": _l("已撤销")}
+
 QUANTITY = Integer(minimum=1, maximum=MAX_QUANTITY, required=True)
 CODE = String(max_length=32)
 LABEL = String(max_length=40, description="库存件标签码（可含空格或 -）")
@@ -751,11 +759,3 @@ def reverse(*, actor, movement_id: int, note: str = "") -> Movement:
     db.session.flush()
     return movement
 
-
-STATUS_NAMES = {"available": _l("在库"), "on_loan": _l("借出"), "in_transit": _l("在途"),
-                "damaged": _l("损坏"), "disposed": _l("已处置")}
-MOVEMENT_NAMES = {"receipt": _l("入库"), "issue": _l("发放"), "return": _l("归还"),
-                  "transfer_out": _l("调出"), "transfer_in": _l("调入"), "adjustment": _l("调整"),
-                  "writeoff": _l("报废"), "stocktake": _l("盘点")}
-TRANSFER_STATUS_NAMES = {"requested": _l("待发出"), "in_transit": _l("在途"),
-                         "received": _l("已收货"), "cancelled": _l("已撤销")}
