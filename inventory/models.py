@@ -3,6 +3,7 @@
 from inventory.audit.models import AuditEntry
 from inventory.auth.models import ApiToken, LoginFailure, User, UserSession
 from inventory.catalog.models import Category, Material
+from inventory.norms.models import Norm
 from inventory.sites.models import Agreement, AgreementLine, Site, SiteHazard
 from inventory.stock.models import (
     DocumentCounter,
@@ -19,6 +20,6 @@ from inventory.stock.models import (
 )
 
 __all__ = ["Agreement", "AgreementLine", "ApiToken", "AuditEntry", "Category", "DocumentCounter",
-           "IdempotencyRecord", "Issue", "IssueLine", "LoginFailure", "Material", "Movement",
+           "IdempotencyRecord", "Issue", "IssueLine", "LoginFailure", "Material", "Movement", "Norm",
            "Receipt", "Return", "ReturnLine", "Site", "SiteHazard", "StockItem", "Transfer",
            "TransferLine", "User", "UserSession"]

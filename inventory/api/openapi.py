@@ -5,6 +5,7 @@ from flask import jsonify
 from inventory.api.auth import TOKEN_REQUEST
 from inventory.api.core import MAX_PER_PAGE, api
 from inventory.catalog.services import CATEGORY, MATERIAL
+from inventory.norms.services import NORM
 from inventory.sites.services import AGREEMENT, SITE
 from inventory.stock.models import MOVEMENT_KINDS, RETURN_CONDITIONS, STATUSES, TRANSFER_STATUSES
 from inventory.stock.services import ADJUSTMENT, ISSUE, RECEIPT, RETURN, TRANSFER, TRANSFER_RECEIPT
@@ -170,6 +171,13 @@ def build_document() -> dict:
     }
     schemas.update(STOCK_SCHEMAS)
     paths.update(stock_paths(secured))
+    schemas.update(NormInput=NORM.schema(), Norm=_output(NORM.schema(), extra={"id": _INTEGER}),
+                   Shortfalls=_object({"items": {"type": "array", "items": _object({
+                       "site": _STRING, "norm": _INTEGER, "name": _STRING,
+                       "materials": {"type": "array", "items": _STRING},
+                       "required": _INTEGER, "usable": _INTEGER,
+                       "shortfall": {"type": "integer", "minimum": 0}})}}))
+    paths.update(norm_paths(secured, patch_body))
     return {
         "openapi": "3.1.0",
         "info": {"title": "应急物资管理 API", "version": "1.0.0",
@@ -360,4 +368,38 @@ def stock_paths(secured) -> dict:
             "post": {**_post("冲销入库、调整、报废或盘点记录", None, "201", "Movement",
                              secured=secured),
                      "requestBody": {"required": False, **_json(_object({}, {"note": _STRING}))}}},
+    }
+
+
+def norm_paths(secured, patch_body) -> dict:
+    """Norms and shortfalls."""
+    norm_id = {"name": "norm_id", "in": "path", "required": True,
+               "schema": {"type": "integer", "minimum": 1, "maximum": 2147483647}}
+    flag = {"type": "string", "enum": ["true", "false", "1", "0"]}
+    return {
+        "/norms": {
+            "get": {"summary": "储备定额", "security": secured, "parameters": PAGING,
+                    "responses": {"200": _answer("200", "定额", _list_of("Norm")),
+                                  **_errors("401", "422")}},
+            "post": {"summary": "新增定额", "security": secured,
+                     "requestBody": {"required": True, **_json(_ref("NormInput"))},
+                     "responses": {"201": _answer("201", "新定额", _ref("Norm")),
+                                   **_errors("400", "401", "403", "422")}}},
+        "/norms/{norm_id}": {
+            "parameters": [norm_id],
+            "get": {"summary": "一条定额", "security": secured,
+                    "responses": {"200": _answer("200", "定额", _ref("Norm")),
+                                  **_errors("401", "404")}},
+            "patch": {"summary": "修改定额", "security": secured, "requestBody": patch_body("Norm"),
+                      "responses": {"200": _answer("200", "定额", _ref("Norm")),
+                                    **_errors("400", "401", "403", "404", "422")}},
+            "delete": {"summary": "删除定额", "security": secured,
+                       "responses": {"204": {"description": "已删除"},
+                                     **_errors("401", "403", "404")}}},
+        "/shortfalls": {"get": {
+            "summary": "对照储备定额的短缺（默认只列短缺行）", "security": secured,
+            "parameters": [_query("site", "站点编码"), _query("include_sub_sites", "含下级站点", flag),
+                           _query("all", "列出全部行", flag)],
+            "responses": {"200": _answer("200", "短缺", _ref("Shortfalls")),
+                          **_errors("401", "403", "422")}}},
     }

@@ -30,6 +30,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "stock.adjust": frozenset({"admin", "manager", "keeper"}),
     # Write-offs and reversals need a manager (DESIGN.md: managers approve write-offs).
     "stock.writeoff": frozenset({"admin", "manager"}),
+    "norms.edit": frozenset({"admin", "manager"}),
 }
 
 ROLE_NAMES = {
