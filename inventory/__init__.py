@@ -79,10 +79,11 @@ def register_blueprints(app: Flask) -> None:
     from inventory.catalog.views import blueprint as catalog
     from inventory.dashboard.views import blueprint as dashboard
     from inventory.labels.views import blueprint as labels
+    from inventory.norms.views import blueprint as norms
     from inventory.sites.views import blueprint as sites
     from inventory.stock.views import blueprint as stock
 
-    for blueprint in (auth, dashboard, stock, labels, sites, catalog, audit):
+    for blueprint in (auth, dashboard, stock, labels, norms, sites, catalog, audit):
         app.register_blueprint(blueprint)
     # The API authenticates with bearer tokens only, never cookies, so CSRF cannot reach it.
     csrf.exempt(api)
@@ -95,6 +96,7 @@ def register_request_hooks(app: Flask) -> None:
     from inventory.audit.queries import ACTION_NAMES, ENTITY_NAMES, FIELD_NAMES, audit_value
     from inventory.auth.access import ROLE_NAMES, can, can_somewhere
     from inventory.catalog.services import TRACKING_NAMES
+    from inventory.norms.services import READINESS_NAMES
     from inventory.sites.services import HAZARD_NAMES, KIND_NAMES, STORAGE_NAMES
     from inventory.stock import services as stock
 
@@ -110,7 +112,7 @@ def register_request_hooks(app: Flask) -> None:
                 "TRANSFER_STATUS_NAMES": stock.TRANSFER_STATUS_NAMES,
                 "SOURCE_NAMES": stock.SOURCE_NAMES, "RECIPIENT_NAMES": stock.RECIPIENT_NAMES,
                 "CONDITION_NAMES": stock.CONDITION_NAMES, "REASON_NAMES": stock.REASON_NAMES,
-                "MOVEMENT_NAMES": stock.MOVEMENT_NAMES}
+                "MOVEMENT_NAMES": stock.MOVEMENT_NAMES, "READINESS_NAMES": READINESS_NAMES}
 
     app.add_template_filter(audit_value)
     app.add_template_filter(stock.format_label, "label")

@@ -102,6 +102,18 @@ def seed_demo_command(if_empty):
     click.echo("\n".join(lines))
 
 
+@seed_group.command("norms")
+def seed_norms_command():
+    """Load the default stocking norms (reference/norms-default.md §9.2) as editable data."""
+    from inventory.seed.demo import load_norms
+
+    try:
+        count = load_norms()
+    except DomainError as error:
+        _fail(error)
+    click.echo(f"已载入 {count} 条默认储备定额。" if count else "已有储备定额，未作改动。")
+
+
 check_group = AppGroup("check", help="检查数据一致性")
 
 

@@ -12,7 +12,7 @@ from inventory.validation import listing
 ACTION_NAMES = {"create": _l("新建"), "update": _l("修改"), "delete": _l("删除"),
                 "password": _l("修改密码")}
 ENTITY_NAMES = {"site": _l("站点"), "material": _l("物资"), "category": _l("类别"),
-                "user": _l("用户")}
+                "user": _l("用户"), "norm": _l("储备定额")}
 
 FIELD_NAMES = {
     "code": _l("编码"), "name": _l("名称"), "name_en": _l("英文名称"), "kind": _l("类型"),

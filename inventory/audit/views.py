@@ -9,7 +9,7 @@ from inventory.forms import page_number
 
 blueprint = Blueprint("audit", __name__, url_prefix="/audit")
 
-ENTITIES = ("site", "material", "category", "user")
+ENTITIES = ("site", "material", "category", "user", "norm")
 
 
 @blueprint.get("/")

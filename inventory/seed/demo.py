@@ -11,6 +11,8 @@ from inventory.auth.access import COMMAND_LINE
 from inventory.auth.services import create_user
 from inventory.catalog.services import create_category, create_material
 from inventory.db import db, run_in_transaction
+from inventory.norms.models import Norm
+from inventory.norms.services import create_norm
 from inventory.sites.models import Site
 from inventory.sites.services import create_site
 from inventory.stock.services import create_transfer, dispatch_transfer, issue, receive
@@ -86,6 +88,7 @@ def _load() -> list[tuple[str, str, str]]:
             "keeper_name": row["keeper_name"], "keeper_phone": row["keeper_phone"],
             "agreement": agreements.get(row["code"])})
     _load_stock()
+    _load_norms()
     logins = []
     for username, role, sites in DEMO_USERS:
         password = secrets.token_urlsafe(9)
@@ -93,6 +96,26 @@ def _load() -> list[tuple[str, str, str]]:
                     actor=COMMAND_LINE)
         logins.append((username, role, password))
     return logins
+
+
+def _load_norms() -> int:
+    rows = _rows("norms.csv")
+    for row in rows:
+        create_norm(actor=COMMAND_LINE, data={
+            "name": row["name"], "site_kind": row["site_kind"], "hazard": row["hazard"] or None,
+            "materials": row["materials"].split(), "min_quantity": int(row["min_quantity"]),
+            "per_person": float(row["per_person"]),
+            "count_agreement_sites": _flag(row["count_agreement_sites"]),
+            "readiness": row["readiness"] or None, "basis": row["basis"]})
+    return len(rows)
+
+
+def load_norms() -> int:
+    """Load the default norms in one transaction; return how many (0 when norms exist already:
+    the bureau's own edits are never overwritten)."""
+    if db.session.scalar(sa.select(sa.func.count()).select_from(Norm)):
+        return 0
+    return run_in_transaction(_load_norms)
 
 
 def _load_stock() -> None:

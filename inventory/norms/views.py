@@ -1,0 +1,118 @@
+"""Norm pages (managers edit; everyone reads) and the shortfall report."""
+
+import sqlalchemy as sa
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from inventory.auth.access import authorize
+from inventory.catalog.models import Material
+from inventory.db import db
+from inventory.forms import FORM_ERRORS, ConfirmForm, choices, collect, show_errors
+from inventory.norms import queries, services
+from inventory.norms.forms import NormForm
+from inventory.norms.models import Norm
+from inventory.sites.models import Site
+
+blueprint = Blueprint("norms", __name__, url_prefix="/norms")
+
+
+@blueprint.get("/")
+@login_required
+def index():
+    """Every norm, by site kind."""
+    norms = db.session.scalars(sa.select(Norm).order_by(Norm.site_kind, Norm.hazard.is_not(None),
+                                                        Norm.name)).all()
+    return render_template("norms/index.html", norms=norms, confirm=ConfirmForm())
+
+
+def _form() -> NormForm:
+    form = NormForm()
+    form.materials.choices = choices((m.code, m.name) for m in db.session.scalars(
+        sa.select(Material).where(Material.active.is_(True)).order_by(Material.code)))
+    return form
+
+
+def _data(form: NormForm) -> dict:
+    data = collect(form, text=["name", "site_kind"], optional_text=["basis"],
+                   integers=["min_quantity"], numbers=["per_person"], lists=["materials"],
+                   flags=["count_agreement_sites"])
+    data["hazard"] = form.hazard.data or None
+    data["readiness"] = form.readiness.data or None
+    data["min_quantity"] = data["min_quantity"] or 0
+    data["per_person"] = data["per_person"] or 0
+    return data
+
+
+@blueprint.route("/new", methods=["GET", "POST"])
+@login_required
+def new():
+    """Add a norm."""
+    authorize(current_user, "norms.edit")
+    form = _form()
+    if form.validate_on_submit():
+        try:
+            services.create_norm(actor=current_user, data=_data(form))
+        except FORM_ERRORS as error:
+            show_errors(form, error)
+        else:
+            flash(_("已添加定额"), "success")
+            return redirect(url_for("norms.index"))
+        return render_template("norms/form.html", form=form), 422
+    return render_template("norms/form.html", form=form)
+
+
+@blueprint.route("/<int(max=2147483647):norm_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit(norm_id):
+    """Change a norm."""
+    authorize(current_user, "norms.edit")
+    norm = services.get_norm(norm_id)
+    form = _form()
+    if request.method == "GET":
+        snapshot = services.norm_snapshot(norm)
+        for name in ("name", "site_kind", "materials", "count_agreement_sites", "basis"):
+            form[name].data = snapshot[name]
+        form.hazard.data = norm.hazard or ""
+        form.readiness.data = norm.readiness or ""
+        form.min_quantity.data = str(norm.min_quantity)
+        form.per_person.data = f"{float(norm.per_person):g}"
+    elif form.validate_on_submit():
+        try:
+            services.update_norm(actor=current_user, norm_id=norm_id, changes=_data(form))
+        except FORM_ERRORS as error:
+            show_errors(form, error)
+        else:
+            flash(_("已保存"), "success")
+            return redirect(url_for("norms.index"))
+        return render_template("norms/form.html", form=form, norm=norm), 422
+    return render_template("norms/form.html", form=form, norm=norm)
+
+
+@blueprint.post("/<int(max=2147483647):norm_id>/delete")
+@login_required
+def delete(norm_id):
+    """Remove a norm."""
+    if not ConfirmForm().validate_on_submit():
+        abort(400)
+    services.delete_norm(actor=current_user, norm_id=norm_id)
+    flash(_("已删除定额"), "success")
+    return redirect(url_for("norms.index"))
+
+
+@blueprint.get("/shortfalls")
+@login_required
+def shortfalls():
+    """Who falls short of which norm, by how much: per site, per town and for the county."""
+    site = None
+    if code := request.args.get("site"):
+        site = db.session.scalar(sa.select(Site).where(Site.code == code))
+        if site is None:
+            abort(404)
+        authorize(current_user, "stock.view", site)
+    everything = request.args.get("all") == "1"
+    rows = queries.shortfalls(current_user, site=site, everything=everything)
+    names = dict(db.session.execute(sa.select(Site.code, Site.name)).all())
+    towns = queries.shortfall_rollup(current_user, level="town")
+    return render_template("norms/shortfalls.html", rows=rows, towns=towns, names=names,
+                           site=site, everything=everything)
