@@ -73,6 +73,7 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from inventory.alerts.views import blueprint as alerts
     from inventory.api import api
     from inventory.audit.views import blueprint as audit
     from inventory.auth.views import blueprint as auth
@@ -83,7 +84,7 @@ def register_blueprints(app: Flask) -> None:
     from inventory.sites.views import blueprint as sites
     from inventory.stock.views import blueprint as stock
 
-    for blueprint in (auth, dashboard, stock, labels, norms, sites, catalog, audit):
+    for blueprint in (auth, dashboard, alerts, stock, labels, norms, sites, catalog, audit):
         app.register_blueprint(blueprint)
     # The API authenticates with bearer tokens only, never cookies, so CSRF cannot reach it.
     csrf.exempt(api)
@@ -112,7 +113,8 @@ def register_request_hooks(app: Flask) -> None:
                 "TRANSFER_STATUS_NAMES": stock.TRANSFER_STATUS_NAMES,
                 "SOURCE_NAMES": stock.SOURCE_NAMES, "RECIPIENT_NAMES": stock.RECIPIENT_NAMES,
                 "CONDITION_NAMES": stock.CONDITION_NAMES, "REASON_NAMES": stock.REASON_NAMES,
-                "MOVEMENT_NAMES": stock.MOVEMENT_NAMES, "READINESS_NAMES": READINESS_NAMES}
+                "MOVEMENT_NAMES": stock.MOVEMENT_NAMES, "READINESS_NAMES": READINESS_NAMES,
+                "TEST_RESULT_NAMES": stock.TEST_RESULT_NAMES}
 
     app.add_template_filter(audit_value)
     app.add_template_filter(stock.format_label, "label")

@@ -7,6 +7,7 @@ from inventory.norms.models import Norm
 from inventory.sites.models import Agreement, AgreementLine, Site, SiteHazard
 from inventory.stock.models import (
     DocumentCounter,
+    EquipmentTest,
     IdempotencyRecord,
     Issue,
     IssueLine,
@@ -20,6 +21,7 @@ from inventory.stock.models import (
 )
 
 __all__ = ["Agreement", "AgreementLine", "ApiToken", "AuditEntry", "Category", "DocumentCounter",
+           "EquipmentTest",
            "IdempotencyRecord", "Issue", "IssueLine", "LoginFailure", "Material", "Movement", "Norm",
            "Receipt", "Return", "ReturnLine", "Site", "SiteHazard", "StockItem", "Transfer",
            "TransferLine", "User", "UserSession"]

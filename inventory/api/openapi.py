@@ -8,7 +8,15 @@ from inventory.catalog.services import CATEGORY, MATERIAL
 from inventory.norms.services import NORM
 from inventory.sites.services import AGREEMENT, SITE
 from inventory.stock.models import MOVEMENT_KINDS, RETURN_CONDITIONS, STATUSES, TRANSFER_STATUSES
-from inventory.stock.services import ADJUSTMENT, ISSUE, RECEIPT, RETURN, TRANSFER, TRANSFER_RECEIPT
+from inventory.stock.services import (
+    ADJUSTMENT,
+    EQUIPMENT_TEST,
+    ISSUE,
+    RECEIPT,
+    RETURN,
+    TRANSFER,
+    TRANSFER_RECEIPT,
+)
 
 ERROR_STATUSES = {
     "400": "请求体不是有效的 JSON (bad_request)",
@@ -178,6 +186,7 @@ def build_document() -> dict:
                        "required": _INTEGER, "usable": _INTEGER,
                        "shortfall": {"type": "integer", "minimum": 0}})}}))
     paths.update(norm_paths(secured, patch_body))
+    paths.update(alert_paths(secured))
     return {
         "openapi": "3.1.0",
         "info": {"title": "应急物资管理 API", "version": "1.0.0",
@@ -247,6 +256,8 @@ STOCK_SCHEMAS = {
             "discrepancy": {"type": ["integer", "null"]},
             "from_label": _NULLABLE_STRING, "to_label": _NULLABLE_STRING})}},
         {"note": _STRING}),
+    "EquipmentTestAnswer": _object({"id": _INTEGER, "label": _STRING, "tested_on": _STRING,
+                                    "result": _STRING, "status": _STRING}),
     "ReceiptAnswer": _object({"number": _STRING, "items": {"type": "array",
                                                            "items": _ref("StockItem")}}),
     "StockSummary": _object({"items": {"type": "array", "items": _object({
@@ -402,4 +413,25 @@ def norm_paths(secured, patch_body) -> dict:
                            _query("all", "列出全部行", flag)],
             "responses": {"200": _answer("200", "短缺", _ref("Shortfalls")),
                           **_errors("401", "403", "422")}}},
+    }
+
+
+def alert_paths(secured) -> dict:
+    """Alerts and equipment tests."""
+    items = {"type": "array", "items": _ref("StockItem")}
+    codes = {"type": "array", "items": _STRING}
+    return {
+        "/alerts": {"get": {
+            "summary": "需要关注的事项（调用者站点范围内，每类最多 200 条）", "security": secured,
+            "parameters": [_query("expiring_days", "到期预警天数，默认 90",
+                                  {"type": "integer", "minimum": 1, "maximum": 3650})],
+            "responses": {"200": _answer("200", "预警", _object({
+                "shortfalls": _INTEGER, "expiring": items, "expired": items,
+                "overdue_loans": {"type": "array", "items": {"type": "object"}},
+                "untested_equipment": items, "stocktakes_due": codes,
+                "agreements_expiring": codes}, {"transfers_late": codes,
+                                                 "counts": {"type": "object"}})),
+                **_errors("401", "422")}}},
+        "/equipment-tests": {"post": _post("登记试机（故障则标记损坏）", EQUIPMENT_TEST.schema(),
+                                           "201", "EquipmentTestAnswer", secured=secured)},
     }

@@ -31,6 +31,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # Write-offs and reversals need a manager (DESIGN.md: managers approve write-offs).
     "stock.writeoff": frozenset({"admin", "manager"}),
     "norms.edit": frozenset({"admin", "manager"}),
+    "stock.test": frozenset({"admin", "manager", "keeper"}),
 }
 
 ROLE_NAMES = {

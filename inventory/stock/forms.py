@@ -18,7 +18,13 @@ from wtforms import (
 
 from inventory.forms import choices
 from inventory.stock.models import ADJUSTMENT_REASONS
-from inventory.stock.services import CONDITION_NAMES, REASON_NAMES, RECIPIENT_NAMES, SOURCE_NAMES
+from inventory.stock.services import (
+    CONDITION_NAMES,
+    REASON_NAMES,
+    RECIPIENT_NAMES,
+    SOURCE_NAMES,
+    TEST_RESULT_NAMES,
+)
 
 # Rows a line form offers without JavaScript; app.js adds more on demand.
 BLANK_ROWS = 3
@@ -104,6 +110,13 @@ class TransferActionForm(OnceForm):
     """Dispatch or cancel: a button with its CSRF token and its own key."""
 
     submit = SubmitField(_l("确定"))
+
+
+class TestForm(OnceForm):
+    result = SelectField(_l("结果"), choices=choices(TEST_RESULT_NAMES.items()), validate_choice=False)
+    tested_on = StringField(_l("试机日期"), render_kw={"type": "date"}, description=_l("默认今天"))
+    note = StringField(_l("说明"), description=_l("如：拨测 12 秒接通；发电机空载运行 15 分钟"))
+    submit = SubmitField(_l("登记试机"))
 
 
 class AdjustForm(OnceForm):

@@ -288,3 +288,27 @@ class IdempotencyRecord(db.Model):
     status: Mapped[int]
     body: Mapped[str] = mapped_column(sa.Text)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+TEST_RESULTS = ("ok", "fault")
+
+
+class EquipmentTest(db.Model):
+    """A test run of a piece of equipment (satellite phone dial test, generator run)."""
+
+    __tablename__ = "equipment_tests"
+    __table_args__ = (
+        sa.CheckConstraint(sa.text(f"result IN {TEST_RESULTS}"), name="result"),
+        sa.Index("ix_equipment_tests_item_tested_on", "item_id", "tested_on"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(sa.ForeignKey("stock_items.id"))
+    tested_on: Mapped[dt.date]
+    result: Mapped[str] = mapped_column(sa.String(8))
+    note: Mapped[str] = mapped_column(sa.String(500), default="")
+    user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    item: Mapped[StockItem] = relationship(lazy="joined", innerjoin=True)
+    user: Mapped[User | None] = relationship(lazy="joined")

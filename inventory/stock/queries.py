@@ -9,7 +9,15 @@ from inventory.auth.access import scope_condition
 from inventory.catalog.models import Material
 from inventory.db import db
 from inventory.sites.models import Site
-from inventory.stock.models import Issue, IssueLine, Movement, StockItem, Transfer, TransferLine
+from inventory.stock.models import (
+    EquipmentTest,
+    Issue,
+    IssueLine,
+    Movement,
+    StockItem,
+    Transfer,
+    TransferLine,
+)
 
 
 def _in_scope(query, user, site_path):
@@ -217,3 +225,10 @@ def attention_counts(user) -> dict[str, int]:
                                       expiring_before=today + dt.timedelta(days=90))
                           .where(StockItem.quantity > 0)),
     }
+
+
+def tests_of(item: StockItem, limit: int = 20) -> list[EquipmentTest]:
+    """An item's test runs, latest first."""
+    return list(db.session.scalars(sa.select(EquipmentTest).where(EquipmentTest.item_id == item.id)
+                                   .order_by(EquipmentTest.tested_on.desc(), EquipmentTest.id.desc())
+                                   .limit(limit)))

@@ -33,7 +33,9 @@ from inventory.stock.models import (
     RECIPIENT_TYPES,
     RETURN_CONDITIONS,
     SOURCES,
+    TEST_RESULTS,
     DocumentCounter,
+    EquipmentTest,
     Issue,
     IssueLine,
     Movement,
@@ -60,6 +62,7 @@ SOURCE_NAMES = {"central": _l("中央财政"), "provincial": _l("省级财政"),
                 "other": _l("其他")}
 RECIPIENT_NAMES = {"household": _l("受灾家庭"), "person": _l("个人"), "unit": _l("单位"),
                    "team": _l("救援队伍")}
+TEST_RESULT_NAMES = {"ok": _l("正常"), "fault": _l("故障")}
 CONDITION_NAMES = {"good": _l("完好"), "damaged": _l("损坏"), "lost": _l("丢失")}
 REASON_NAMES = {"count_correction": _l("盘点更正"), "damaged": _l("损坏报废"),
                 "expired": _l("过期报废"), "disposal": _l("处置"), "other": _l("其他")}
@@ -706,6 +709,45 @@ def cancel_transfer(*, actor, number: str) -> Transfer:
     authorize(actor, "stock.transfer", transfer.from_site)
     _move_transfer(transfer, expected="requested", to="cancelled", stamp="cancelled_at")
     return transfer
+
+
+# --- equipment tests ---------------------------------------------------------------------------
+
+EQUIPMENT_TEST = Object({
+    "label": String(max_length=40, required=True),
+    "result": String(max_length=8, choices=TEST_RESULTS, required=True),
+    "tested_on": Date(nullable=True, description="默认今天"),
+    "note": NOTE,
+})
+
+
+@transactional
+def record_test(*, actor, data: dict) -> EquipmentTest:
+    """试机: record a test run; a fault takes the item out of service (status damaged)."""
+    fields = load(EQUIPMENT_TEST, data)
+    item = _item_for(fields["label"], "label")
+    authorize(actor, "stock.test", item.site)
+    tested_on = fields.get("tested_on") or _today()
+    errors = {}
+    if not item.material.needs_testing:
+        errors["label"] = _("%(name)s 不需要试机", name=item.material.name)
+    elif not item.serial:
+        errors["label"] = _("只有一物一码的设备登记试机")
+    if tested_on > _today():
+        errors["tested_on"] = _("试机日期不能晚于今天")
+    if errors:
+        raise ValidationError(errors)
+    if item.status not in ("available", "damaged"):
+        raise InvalidState(_("状态为“%(status)s”的设备不能试机", status=STATUS_NAMES[item.status]))
+    test = EquipmentTest(item=item, tested_on=tested_on, result=fields["result"],
+                         note=fields.get("note") or "", user_id=_actor_id(actor))
+    db.session.add(test)
+    if fields["result"] == "fault" and item.status == "available":
+        _lock([item.id])
+        change_quantity(item, 0, kind="adjustment", actor=actor, status="damaged", reason="damaged",
+                        note=_("试机故障：%(note)s", note=test.note) if test.note else _("试机故障"))
+    db.session.flush()
+    return test
 
 
 # --- adjustments and reversals -----------------------------------------------------------------

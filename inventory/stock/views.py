@@ -22,6 +22,7 @@ from inventory.stock.forms import (
     IssueForm,
     ReceiveForm,
     ReturnForm,
+    TestForm,
     TransferActionForm,
     TransferForm,
     TransferReceiveForm,
@@ -215,6 +216,30 @@ def adjust(label):
     return render_template("stock/adjust.html", form=form, item=stock_item)
 
 
+@blueprint.route("/item/<label>/test", methods=["GET", "POST"])
+@login_required
+def test_run(label):
+    """试机: a dial test or a generator run; a fault takes the item out of service."""
+    stock_item = services.get_item(label)
+    authorize(current_user, "stock.test", stock_item.site)
+    form = TestForm()
+    if request.method == "GET":
+        form.result.data = "ok"
+    if form.validate_on_submit():
+        def work():
+            data = collect(form, text=["result"], optional_text=["note"], dates=["tested_on"])
+            services.record_test(actor=current_user, data={**data, "label": stock_item.label})
+            return url_for("stock.item", label=stock_item.label)
+
+        if answer := _submit(form, work, done=_("已登记试机")):
+            return answer
+        return render_template("stock/test.html", form=form, item=stock_item), 422
+    return render_template("stock/test.html", form=form, item=stock_item,
+                           tests=queries.tests_of(stock_item))
+
+
+# --- receipts ----------------------------------------------------------------------------------
+
 @blueprint.route("/receive", methods=["GET", "POST"])
 @login_required
 def receive():
@@ -254,6 +279,8 @@ def receipt(number):
     return render_template("stock/receipt.html", receipt=document,
                            items=queries.document_items(number))
 
+
+# --- issues, loans, returns --------------------------------------------------------------------
 
 @blueprint.route("/issue", methods=["GET", "POST"])
 @login_required
