@@ -69,29 +69,38 @@ def agreements_needing_attention(user, *, today: dt.date):
         .order_by(Site.path), user, Site.path)
 
 
-def alerts(user, *, today: dt.date | None = None, expiry_days: int = EXPIRY_WARNING_DAYS) -> dict:
-    """Every alert, as lists of records (at most 200 each) and their full counts."""
-    today = today or dt.date.today()
+def _alert_queries(user, *, today: dt.date, expiry_days: int) -> dict:
     short = shortfall_rows(today=today).subquery()
-    shortfall_query = _scoped(
-        sa.select(short.c.site_id).join(Site, Site.id == short.c.site_id)
-        .where(short.c.usable < short.c.required), user, Site.path)
     late = stock_queries.transfers(user, status="in_transit").where(
         Transfer.dispatched_at < dt.datetime.combine(
             today - dt.timedelta(days=TRANSIT_LATE_DAYS), dt.time(), dt.UTC))
-    lists = {
+    return {
         "expiring": _lots(user, since=today, before=today + dt.timedelta(days=expiry_days)),
         "expired": _lots(user, since=None, before=today),
         "overdue_loans": stock_queries.loans(user, overdue_on=today),
         "untested_equipment": untested_equipment(user, today=today),
         "agreements_expiring": agreements_needing_attention(user, today=today),
         "transfers_late": late,
+        "shortfalls": _scoped(sa.select(short.c.site_id).join(Site, Site.id == short.c.site_id)
+                              .where(short.c.usable < short.c.required), user, Site.path),
     }
-    counts = {name: _count(query) for name, query in lists.items()}
-    counts["shortfalls"] = _count(shortfall_query)
+
+
+def alert_counts(user, *, today: dt.date | None = None,
+                 expiry_days: int = EXPIRY_WARNING_DAYS) -> dict[str, int]:
+    """How many of each alert there are (one count query each)."""
+    queries = _alert_queries(user, today=today or dt.date.today(), expiry_days=expiry_days)
+    return {name: _count(query) for name, query in queries.items()}
+
+
+def alerts(user, *, today: dt.date | None = None, expiry_days: int = EXPIRY_WARNING_DAYS) -> dict:
+    """Every alert, as lists of records (at most 200 each) and their full counts."""
+    queries = _alert_queries(user, today=today or dt.date.today(), expiry_days=expiry_days)
+    counts = {name: _count(query) for name, query in queries.items()}
+    del queries["shortfalls"]  # a count is all the alert needs; the report lists the rows
     return {"counts": counts, "shortfalls": counts["shortfalls"],
             **{name: list(db.session.scalars(query.limit(LIST_LIMIT)))
-               for name, query in lists.items()},
+               for name, query in queries.items()},
             "stocktakes_due": []}
 
 

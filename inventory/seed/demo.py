@@ -9,13 +9,21 @@ import sqlalchemy as sa
 
 from inventory.auth.access import COMMAND_LINE
 from inventory.auth.services import create_user
+from inventory.catalog.models import Material
 from inventory.catalog.services import create_category, create_material
 from inventory.db import db, run_in_transaction
 from inventory.norms.models import Norm
 from inventory.norms.services import create_norm
 from inventory.sites.models import Site
 from inventory.sites.services import create_site
-from inventory.stock.services import create_transfer, dispatch_transfer, issue, receive
+from inventory.stock.models import StockItem
+from inventory.stock.services import (
+    create_transfer,
+    dispatch_transfer,
+    issue,
+    receive,
+    record_test,
+)
 
 DATA = Path(__file__).resolve().parent / "data"
 
@@ -157,6 +165,21 @@ def _load_stock() -> None:
         "lines": [{"material": "1-02-001", "quantity": 60},
                   {"material": "1-01-002", "quantity": 20}]})
     dispatch_transfer(actor=COMMAND_LINE, number=transfer.number)
+    _test_equipment(today)
+
+
+def _test_equipment(today: dt.date) -> None:
+    """Most equipment was test-run in the last three weeks; 罗城镇's has not been for 40 days."""
+    equipment = db.session.scalars(
+        sa.select(StockItem).join(StockItem.material).join(StockItem.site)
+        .where(Material.needs_testing.is_(True), StockItem.serial.is_not(None),
+               StockItem.status == "available", StockItem.quantity > 0)
+        .order_by(StockItem.id)).all()
+    for number, item in enumerate(equipment):
+        late = item.site.code.startswith("GT-LC")
+        record_test(actor=COMMAND_LINE, data={
+            "label": item.label, "result": "ok", "note": "月度试机",
+            "tested_on": today - dt.timedelta(days=40 if late else 3 + number % 18)})
 
 
 def load_demo() -> list[tuple[str, str, str]]:

@@ -56,3 +56,24 @@ def test_english_in_the_browser(live_server, page):
     expect(page.locator("h1")).to_have_text("Log in")
     page.goto(f"{live_server}/login?lang=zh")
     expect(page.locator("h1")).to_have_text("登录")
+
+
+def test_the_dashboard_draws_the_county_with_the_demo_data(app, live_server, page, make_user):
+    result = app.test_cli_runner().invoke(args=["seed", "demo"])
+    assert result.exit_code == 0, result.output
+    manager = make_user("manager", username="guan")
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto(f"{live_server}/login")
+    page.fill("#username", manager)
+    page.fill("#password", PASSWORD)
+    page.click("button[type=submit]")
+    expect(page.locator("h1")).to_have_text("储备态势")
+    dots = page.locator("svg.map .dot")
+    assert dots.count() == 35, "every demo site with coordinates is on the map"
+    assert page.locator("svg.map .dot.red").count() >= 1
+    assert page.locator("table.heatmap tbody tr").count() == 10, "the depot and nine towns"
+    assert page.locator("svg.bars rect").count() == 12
+    shot = page.screenshot(full_page=True)
+    assert len(shot) > 50_000
+    page.set_viewport_size({"width": 360, "height": 740})
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360
