@@ -1,7 +1,7 @@
 """Norm pages (managers edit; everyone reads) and the shortfall report."""
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -12,6 +12,7 @@ from inventory.forms import FORM_ERRORS, ConfirmForm, choices, collect, show_err
 from inventory.norms import queries, services
 from inventory.norms.forms import NormForm
 from inventory.norms.models import Norm
+from inventory.reports.spreadsheets import workbook
 from inventory.sites.models import Site
 
 blueprint = Blueprint("norms", __name__, url_prefix="/norms")
@@ -100,17 +101,38 @@ def delete(norm_id):
     return redirect(url_for("norms.index"))
 
 
-@blueprint.get("/shortfalls")
-@login_required
-def shortfalls():
-    """Who falls short of which norm, by how much: per site, per town and for the county."""
+def _report_args():
     site = None
     if code := request.args.get("site"):
         site = db.session.scalar(sa.select(Site).where(Site.code == code))
         if site is None:
             abort(404)
         authorize(current_user, "stock.view", site)
-    everything = request.args.get("all") == "1"
+    return site, request.args.get("all") == "1"
+
+
+@blueprint.get("/shortfalls.xlsx")
+@login_required
+def shortfalls_workbook():
+    """The shortfall report as an Excel workbook with Chinese headers."""
+    site, everything = _report_args()
+    rows = queries.shortfalls(current_user, site=site, everything=everything)
+    names = dict(db.session.execute(sa.select(Site.code, Site.name)).all())
+    document = workbook(_("储备短缺"), [_("站点编码"), _("站点"), _("定额"), _("物资编码"),
+                                        _("需要"), _("可用"), _("短缺")],
+                        ([row["site"], names[row["site"]], row["name"], " ".join(row["materials"]),
+                          row["required"], row["usable"], row["shortfall"]] for row in rows),
+                        widths=[12, 24, 22, 26, 10, 10, 10])
+    return Response(document, mimetype="application/vnd.openxmlformats-officedocument."
+                                        "spreadsheetml.sheet",
+                    headers={"Content-Disposition": 'attachment; filename="shortfalls.xlsx"'})
+
+
+@blueprint.get("/shortfalls")
+@login_required
+def shortfalls():
+    """Who falls short of which norm, by how much: per site, per town and for the county."""
+    site, everything = _report_args()
     rows = queries.shortfalls(current_user, site=site, everything=everything)
     names = dict(db.session.execute(sa.select(Site.code, Site.name)).all())
     towns = queries.shortfall_rollup(current_user, level="town")

@@ -43,3 +43,27 @@ def test_keepers_read_norms_but_do_not_edit_them(demo, client, login, make_user)
     page = client.get("/norms/shortfalls?all=1").get_data(as_text=True)
     assert "新坝镇物资储备室" in page and "南华镇物资储备室" not in page
     assert client.get("/norms/shortfalls?site=GT-NH").status_code == 403
+
+
+def test_the_shortfall_report_exports_to_excel_safely(demo, client, login, make_user):
+    import io
+
+    import openpyxl
+
+    from inventory.auth.access import COMMAND_LINE
+    from inventory.norms.services import create_norm
+
+    with demo.app_context():
+        create_norm(actor=COMMAND_LINE, data={"name": '=HYPERLINK("http://x","y")',
+                                              "site_kind": "town_store", "materials": ["1-02-001"],
+                                              "min_quantity": 100000})
+    login(make_user("manager"))
+    response = client.get("/norms/shortfalls.xlsx")
+    assert response.status_code == 200 and "spreadsheetml" in response.mimetype
+    sheet = openpyxl.load_workbook(io.BytesIO(response.data)).active
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0] == ("站点编码", "站点", "定额", "物资编码", "需要", "可用", "短缺")
+    risky = [row for row in rows if "HYPERLINK" in str(row[2])]
+    assert risky and all(row[2].startswith("'=") for row in risky), "shown as text, never run"
+    assert all(isinstance(row[4], int) for row in rows[1:]), "numbers stay numbers"
+    assert sheet.cell(row=2, column=5).data_type == "n"

@@ -1,0 +1,1 @@
+"""Reports and exports shared by the features: spreadsheets that are safe to open."""
