@@ -39,7 +39,7 @@ run: $(VENV)/.installed translations fonts
 	$(FLASK) seed demo --if-empty
 	@echo "演示账号 (instance/demo-logins.txt):"; cat instance/demo-logins.txt 2>/dev/null || true
 	@echo "Serving on http://$(HOST):$(PORT)"
-	$(BIN)/gunicorn --workers $(WORKERS) --threads $(THREADS) --bind $(HOST):$(PORT) \
+	$(BIN)/gunicorn -c gunicorn.conf.py --workers $(WORKERS) --threads $(THREADS) --bind $(HOST):$(PORT) \
 		--access-logfile - wsgi:app
 
 lint: $(VENV)/.installed-dev

@@ -212,7 +212,8 @@ def server(app):
     environment = {**os.environ, "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
                    "INSTANCE_PATH": app.config["INSTANCE_PATH"], "SECRET_KEY": "test-server"}
     process = subprocess.Popen(
-        [str(Path(sys.executable).with_name("gunicorn")), "--workers", "4", "--threads", "4",
+        [str(Path(sys.executable).with_name("gunicorn")), "-c", "gunicorn.conf.py",
+         "--workers", "4", "--threads", "4",
          "--bind", f"127.0.0.1:{port}", "--log-level", "warning", "wsgi:app"],
         cwd=Path(__file__).resolve().parent.parent, env=environment)
     base = f"http://127.0.0.1:{port}"

@@ -12,3 +12,10 @@ def test_the_label_pdf_benchmark_runs():
                             capture_output=True, text=True, timeout=120, check=False)
     assert result.returncode == 0, result.stderr
     assert "ratio" in result.stdout and "12 labels" in result.stdout
+
+
+def test_the_shortfall_benchmark_runs_and_agrees_with_raw_sql():
+    result = subprocess.run([sys.executable, str(ROOT / "bench" / "shortfalls.py"), "40", "1"],
+                            capture_output=True, text=True, timeout=300, check=False)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "identical results: True" in result.stdout

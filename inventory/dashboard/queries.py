@@ -82,6 +82,6 @@ def expiry_by_month(user, *, months: int = 12) -> list[dict]:
     result = []
     for step in range(months):
         year, month = today.year + (today.month - 1 + step) // 12, (today.month - 1 + step) % 12 + 1
-        result.append({"year": year, "month": month, "lots": lots[(year, month)],
-                       "units": units[(year, month)]})
+        result.append({"year": year, "month": month, "first": dt.date(year, month, 1),
+                       "lots": lots[(year, month)], "units": units[(year, month)]})
     return result

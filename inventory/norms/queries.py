@@ -44,9 +44,10 @@ def _norm_sites():
     # Rounded to 6 places first, so 0.1 × 30 is 3 and not 3.0000000000000004 on SQLite's REAL.
     per_person = ceiling(sa.func.round(Norm.per_person * Site.planning_population, 6))
     required = sa.case((per_person > Norm.min_quantity, per_person), else_=Norm.min_quantity)
+    # Typed as a plain integer: no per-row numeric conversion on the way out.
     return (sa.select(Norm.id.label("norm_id"), Site.id.label("site_id"),
                       Norm.count_agreement_sites.label("with_agreements"),
-                      required.label("required"))
+                      sa.type_coerce(required, sa.Integer).label("required"))
             .join(Site, sa.and_(Site.kind == Norm.site_kind, Site.active.is_(True)))
             .where(applies).cte("norm_sites"))
 
@@ -87,9 +88,12 @@ def shortfall_rows(*, today: dt.date | None = None):
 def shortfalls(user, *, site=None, include_sub_sites=True, everything=False,
                today: dt.date | None = None) -> list[dict]:
     """Shortfall rows the user may see: by default only those short of their norm."""
-    rows = shortfall_rows(today=today).subquery()
-    query = (sa.select(Site.code, Norm.id, Norm.name, rows.c.required, rows.c.usable)
-             .join(Site, Site.id == rows.c.site_id).join(Norm, Norm.id == rows.c.norm_id)
+    rows = shortfall_rows(today=today)
+    columns = rows.selected_columns
+    # Sites and norms join the report's own statement, not a subquery around it, so the
+    # database plans it as the one statement it is.
+    query = (rows.add_columns(Site.code, Norm.name)
+             .join(Site, Site.id == columns.site_id).join(Norm, Norm.id == columns.norm_id)
              .order_by(Site.path, Norm.name, Norm.id))
     if (condition := scope_condition(user, Site.path)) is not None:
         query = query.where(condition)
@@ -97,13 +101,13 @@ def shortfalls(user, *, site=None, include_sub_sites=True, everything=False,
         query = query.where(Site.path.startswith(site.path, autoescape=True) if include_sub_sites
                             else Site.id == site.id)
     if not everything:
-        query = query.where(rows.c.usable < rows.c.required)
+        query = query.where(columns.usable < columns.required)
     materials = _norm_material_codes()
     # CEIL of a NUMERIC is NUMERIC on PostgreSQL: the counts leave the database as integers here.
     return [{"site": code, "norm": norm_id, "name": name, "materials": materials.get(norm_id, []),
              "required": int(required), "usable": int(usable),
              "shortfall": max(0, int(required) - int(usable))}
-            for code, norm_id, name, required, usable in db.session.execute(query)]
+            for _site_id, norm_id, required, usable, code, name in db.session.execute(query)]
 
 
 def _norm_material_codes() -> dict[int, list[str]]:
