@@ -7,7 +7,7 @@ from inventory.alerts.queries import alert_counts, readiness
 from inventory.catalog.queries import material_count
 from inventory.dashboard import queries
 from inventory.sites.queries import site_counts_by_kind
-from inventory.stock.queries import attention_counts
+from inventory.stock.queries import in_transit_count
 
 blueprint = Blueprint("dashboard", __name__)
 
@@ -21,7 +21,7 @@ def index():
     months = queries.expiry_by_month(current_user)
     return render_template(
         "dashboard/index.html", site_counts=site_counts_by_kind(current_user),
-        material_count=material_count(), attention=attention_counts(current_user),
+        material_count=material_count(), in_transit=in_transit_count(current_user),
         counts=alert_counts(current_user), points=queries.map_points(current_user, colours),
         map_size=(queries.MAP_WIDTH, queries.MAP_HEIGHT), columns=columns, coverage=coverage,
         months=months, busiest=max([m["lots"] for m in months] + [1]))

@@ -210,21 +210,10 @@ def open_loans_of(item: StockItem, limit: int = 10) -> list[IssueLine]:
         .order_by(IssueLine.id.desc()).limit(limit)))
 
 
-def attention_counts(user) -> dict[str, int]:
-    """What needs a keeper's attention, within scope: late loans, transfers on the road, lots
-    expiring within 90 days."""
-    today = dt.date.today()
-
-    def count(query):
-        return db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
-
-    return {
-        "overdue_loans": count(loans(user, overdue_on=today)),
-        "in_transit": count(transfers(user, status="in_transit")),
-        "expiring": count(stock_items(user, status="available",
-                                      expiring_before=today + dt.timedelta(days=90))
-                          .where(StockItem.quantity > 0)),
-    }
+def in_transit_count(user) -> int:
+    """Transfers from or to the user's sites that are on the road."""
+    return db.session.scalar(sa.select(sa.func.count()).select_from(
+        transfers(user, status="in_transit").order_by(None).subquery()))
 
 
 def tests_of(item: StockItem, limit: int = 20) -> list[EquipmentTest]:
