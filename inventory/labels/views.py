@@ -24,8 +24,8 @@ from inventory.catalog.models import Material
 from inventory.db import db
 from inventory.errors import NotFound
 from inventory.labels import pdf, qr
-from inventory.sites.models import Site
 from inventory.sites.queries import visible_sites
+from inventory.sites.services import get_site
 from inventory.stock import queries, services
 from inventory.stock.models import STATUSES, Receipt, StockItem
 
@@ -61,9 +61,7 @@ def scan(label):
 @login_required
 def scan_site(code):
     """A storeroom door's label opens the site's stock."""
-    site = db.session.scalar(sa.select(Site).where(Site.code == code))
-    if site is None:
-        abort(404)
+    site = get_site(code)
     authorize_or_hide(current_user, "stock.view", site)
     return redirect(url_for("stock.index", site=site.code))
 
@@ -147,9 +145,7 @@ def receipt_labels(number):
 @login_required
 def item_labels():
     """Labels for chosen items of a site: all, or by material, by status, or by label list."""
-    site = db.session.scalar(sa.select(Site).where(Site.code == request.args.get("site", "")))
-    if site is None:
-        abort(404)
+    site = get_site(request.args.get("site", ""))
     authorize(current_user, "stock.view", site)
     material = db.session.scalar(sa.select(Material).where(
         Material.code == request.args.get("material", ""))) if request.args.get("material") else None
@@ -165,9 +161,7 @@ def item_labels():
 @login_required
 def site_label(code):
     """A label for the storeroom door: its QR opens the site's stock."""
-    site = db.session.scalar(sa.select(Site).where(Site.code == code))
-    if site is None:
-        abort(404)
+    site = get_site(code)
     authorize(current_user, "stock.view", site)
     text = pdf.LabelText(payload=qr.site_scan_url(site.code), name=site.name,
                          details=(site.address,) if site.address else (), code=site.code)

@@ -14,6 +14,7 @@ from inventory.norms.forms import NormForm
 from inventory.norms.models import Norm
 from inventory.reports.spreadsheets import workbook
 from inventory.sites.models import Site
+from inventory.sites.services import get_site
 
 blueprint = Blueprint("norms", __name__, url_prefix="/norms")
 
@@ -102,11 +103,8 @@ def delete(norm_id):
 
 
 def _report_args():
-    site = None
-    if code := request.args.get("site"):
-        site = db.session.scalar(sa.select(Site).where(Site.code == code))
-        if site is None:
-            abort(404)
+    site = get_site(code) if (code := request.args.get("site")) else None
+    if site is not None:
         authorize(current_user, "stock.view", site)
     return site, request.args.get("all") == "1"
 

@@ -16,6 +16,7 @@ from inventory.errors import IdempotencyMismatch, InsufficientStock, ValidationE
 from inventory.forms import FORM_ERRORS, choices, collect, page_number, show_errors
 from inventory.sites.models import Site
 from inventory.sites.queries import visible_sites
+from inventory.sites.services import get_site
 from inventory.stock import queries, services
 from inventory.stock.forms import (
     AdjustForm,
@@ -55,12 +56,9 @@ def _material_choices(blank=True):
 
 
 def _site_arg(name: str = "site") -> Site | None:
-    code = request.args.get(name)
-    if not code:
+    if not (code := request.args.get(name)):
         return None
-    site = db.session.scalar(sa.select(Site).where(Site.code == code))
-    if site is None:
-        abort(404)
+    site = get_site(code)
     authorize(current_user, "stock.view", site)
     return site
 
