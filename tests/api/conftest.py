@@ -1,0 +1,5 @@
+"""The stock fixtures serve the API fuzz tests too."""
+
+from tests.stock.conftest import catalog, keeper, manager
+
+__all__ = ["catalog", "keeper", "manager"]
