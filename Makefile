@@ -10,7 +10,7 @@ THREADS ?= 4
 TRANSLATIONS := inventory/translations
 MO_FILES := $(patsubst %.po,%.mo,$(wildcard $(TRANSLATIONS)/*/LC_MESSAGES/messages.po))
 
-.PHONY: run test lint translations extract-messages clean fonts
+.PHONY: run test lint translations extract-messages clean fonts bench
 
 $(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +47,10 @@ lint: $(VENV)/.installed-dev
 
 test: $(VENV)/.installed-dev translations fonts lint
 	$(BIN)/pytest
+
+# Benchmarks: ratios against raw-driver baselines, printed and written to bench/results.json.
+bench: $(VENV)/.installed-dev translations fonts
+	$(BIN)/python bench/run.py $(if $(QUICK),--quick)
 
 # Refresh the message catalogs after changing user-visible text.
 extract-messages: $(VENV)/.installed

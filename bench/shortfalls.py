@@ -27,6 +27,7 @@ from inventory.db import db  # noqa: E402
 from inventory.norms.queries import shortfalls  # noqa: E402
 
 TARGET = 1.5
+GATE = 3.0
 MATERIALS, NORMS_PER_KIND, ITEMS_PER_SITE = 300, 20, 25
 
 # The same rows, written by hand as one statement for the raw driver (CEIL spelled per engine).
@@ -134,11 +135,10 @@ def populate(sites: int) -> None:
     db.session.commit()
 
 
-def main() -> None:
-    sites = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
-    rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 5
+def measure(sites: int, rounds: int, url: str | None = None) -> dict:
+    """The result row of this benchmark (see bench/run.py)."""
     with tempfile.TemporaryDirectory() as instance:
-        url = sys.argv[3] if len(sys.argv) > 3 else f"sqlite:///{instance}/bench.db"
+        url = url or f"sqlite:///{instance}/bench.db"
         app = create_app({"INSTANCE_PATH": instance, "SECRET_KEY": "bench",
                           "SQLALCHEMY_DATABASE_URI": url})
         with app.app_context():
@@ -171,14 +171,23 @@ def main() -> None:
             mine = [(r["site"], r["norm"], r["name"], r["required"], r["usable"]) for r in report]
             raw.close()
             db.engine.dispose()
-    correct = mine == baseline
-    ratio = statistics.median(app_times) / statistics.median(raw_times)
-    print(f"PB5 shortfalls  {dialect}, {sites} sites × {MATERIALS} materials, {len(mine)} rows, "
-          f"median of {rounds}")
-    print(f"  app {statistics.median(app_times) * 1000:.0f} ms   raw SQL "
-          f"{statistics.median(raw_times) * 1000:.0f} ms   ratio {ratio:.2f} (target ≤ {TARGET})"
-          f"   identical results: {correct}   {'ok' if ratio <= TARGET and correct else 'MISSED'}")
-    if not correct:
+    app_ms, raw_ms = statistics.median(app_times) * 1000, statistics.median(raw_times) * 1000
+    return {"id": "PB5", "what": f"shortfall report, {sites} sites × {MATERIALS} materials "
+                                 f"({len(mine)} rows)",
+            "app": round(app_ms, 1), "baseline": round(raw_ms, 1), "unit": "ms",
+            "ratio": round(app_ms / raw_ms, 2), "gate": GATE, "stretch": TARGET,
+            "correct": mine == baseline, "scale": f"{sites} sites", "db": dialect}
+
+
+def main() -> None:
+    sites = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
+    rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 5
+    result = measure(sites, rounds, sys.argv[3] if len(sys.argv) > 3 else None)
+    print(f"PB5 shortfalls  {result['db']}, {result['what']}, median of {rounds}")
+    print(f"  app {result['app']:.0f} ms   raw SQL {result['baseline']:.0f} ms   ratio "
+          f"{result['ratio']:.2f} (target ≤ {TARGET})   identical results: {result['correct']}   "
+          f"{'ok' if result['ratio'] <= TARGET and result['correct'] else 'MISSED'}")
+    if not result["correct"]:
         sys.exit(1)
 
 

@@ -19,3 +19,10 @@ def test_the_shortfall_benchmark_runs_and_agrees_with_raw_sql():
                             capture_output=True, text=True, timeout=300, check=False)
     assert result.returncode == 0, result.stderr[-2000:]
     assert "identical results: True" in result.stdout
+
+
+def test_the_ledger_check_benchmark_runs_and_finds_the_ledger_clean():
+    result = subprocess.run([sys.executable, str(ROOT / "bench" / "ledger_check.py"), "tiny", "1"],
+                            capture_output=True, text=True, timeout=300, check=False)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "ledger clean: True" in result.stdout
