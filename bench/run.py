@@ -15,6 +15,7 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import http_bench  # noqa: E402
 import labels_pdf  # noqa: E402
 import ledger_check  # noqa: E402
 import shortfalls  # noqa: E402
@@ -59,18 +60,23 @@ def postgres_server() -> str | None:
 def main() -> None:
     quick = "--quick" in sys.argv
     sizes = {"labels": 200 if quick else 1000, "sites": 300 if quick else 1000,
-             "scale": "county" if quick else "province", "rounds": 3 if quick else 5}
+             "scale": "county" if quick else "province", "rounds": 3 if quick else 5,
+             "seconds": 2 if quick else 15}
     results = [labels_pdf.measure(sizes["labels"], 3)]
     server = postgres_server()
     engines = [None] + ([server] if server else [])
+    runs = (lambda url: [shortfalls.measure(sizes["sites"], sizes["rounds"], url)],
+            lambda url: [ledger_check.measure(sizes["scale"], sizes["rounds"], url)],
+            # The HTTP benchmarks use county data even in a full run: their figures are per
+            # request, and PB7 (history length) is the benchmark that varies the ledger's size.
+            lambda url: http_bench.measure("county", sizes["rounds"], sizes["seconds"], url))
     for engine in engines:
-        for run in (lambda url: shortfalls.measure(sizes["sites"], sizes["rounds"], url),
-                    lambda url: ledger_check.measure(sizes["scale"], sizes["rounds"], url)):
+        for run in runs:
             if engine is None:
-                results.append(run(None))
+                results.extend(run(None))
             else:
                 with FreshPostgres(engine) as url:
-                    results.append(run(url))
+                    results.extend(run(url))
     RESULTS.write_text(json.dumps(results, ensure_ascii=False, indent=2) + "\n")
     print(f"{'id':7} {'what':58} {'app':>9} {'baseline':>9} {'ratio':>6} {'gate':>5} "
           f"{'stretch':>7} {'db':10} correct")

@@ -26,3 +26,11 @@ def test_the_ledger_check_benchmark_runs_and_finds_the_ledger_clean():
                             capture_output=True, text=True, timeout=300, check=False)
     assert result.returncode == 0, result.stderr[-2000:]
     assert "ledger clean: True" in result.stdout
+
+
+def test_the_http_benchmarks_run_through_gunicorn():
+    result = subprocess.run([sys.executable, str(ROOT / "bench" / "http_bench.py"), "tiny", "1",
+                             "1"], capture_output=True, text=True, timeout=600, check=False)
+    assert result.returncode == 0, result.stderr[-3000:]
+    rows = [line for line in result.stdout.splitlines() if line.startswith("{")]
+    assert {'"PB4"', '"PB9"'} <= {line.split(",")[0].split(": ")[1] for line in rows}

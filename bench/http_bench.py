@@ -1,0 +1,293 @@
+"""HTTP benchmarks through gunicorn as in production, load from a separate process
+(bench/load.py), app and baseline interleaved over several rounds, medians reported:
+
+- PB4  scan lookup `GET /api/v1/stock/<label>` p99 ÷ authenticated `GET /api/v1/me` p99
+- PB9  stock page (HTML) p99 ÷ the same 50 rows as JSON p99
+- PB1/PB3  issues per second through the API ÷ the same statements as raw-driver transactions
+  (PB1 on PostgreSQL, PB3 on SQLite; 8 clients, each on its own site and item)
+- PB2  the same with all 8 clients on one item (PostgreSQL)
+
+Usage: python bench/http_bench.py [SCALE] [ROUNDS] [SECONDS] [DATABASE_URL]
+"""
+
+import datetime as dt
+import json
+import os
+import socket
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import psycopg
+import requests
+import sqlalchemy as sa
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from flask_migrate import upgrade  # noqa: E402
+
+from inventory import create_app  # noqa: E402
+from inventory.auth.access import COMMAND_LINE  # noqa: E402
+from inventory.auth.models import User  # noqa: E402
+from inventory.auth.services import _digest, issue_token  # noqa: E402
+from inventory.db import db  # noqa: E402
+from inventory.seed.synthetic import PASSWORD, load  # noqa: E402
+from inventory.stock.models import StockItem  # noqa: E402
+from inventory.stock.queries import ledger_drift  # noqa: E402
+from inventory.stock.services import receive  # noqa: E402
+
+CLIENTS = 8
+WORKERS, THREADS = 4, 4
+TARGETS = {"PB4": (3.0, 2.0), "PB9": (2.0, 1.5), "PB1": (0.20, 0.35), "PB2": (0.50, 0.70),
+           "PB3": (0.30, 0.50)}
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def _prepare(scale: str):
+    """Synthetic data, 8 keepers with tokens, each with an item of their own stocked for a run."""
+    upgrade()
+    load(scale)
+    users = db.session.scalars(sa.select(User).order_by(User.id).limit(CLIENTS)).all()
+    clients = []
+    for number, user in enumerate(users):
+        town = user.sites[0]
+        material = f"SY-M{number + 1:03d}"
+        receipt = receive(actor=COMMAND_LINE, data={"site": town.code, "material": material,
+                                                    "quantity": 1_000_000, "lot": f"BENCH-{number}"})
+        item = db.session.scalar(sa.select(StockItem).where(
+            StockItem.site_id == town.id, StockItem.lot == f"BENCH-{number}"))
+        token, _record = issue_token(user=user, days=1)
+        scans = db.session.scalars(sa.select(StockItem.label).where(
+            StockItem.site_id == town.id).limit(10)).all()
+        clients.append({"username": user.username, "token": token, "site": town.code,
+                        "label": item.label, "scans": scans or [item.label]})
+        del receipt
+    return clients
+
+
+def _plan(base, clients, make, seconds, warmup=1):
+    return {"base": base, "seconds": seconds, "warmup": warmup,
+            "threads": [make(client) for client in clients]}
+
+
+def _load(plan) -> dict:
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+        json.dump(plan, f)
+    try:
+        output = subprocess.run([sys.executable, str(ROOT / "bench" / "load.py"), f.name],
+                                capture_output=True, text=True, check=True, timeout=600).stdout
+    finally:
+        os.unlink(f.name)
+    return json.loads(output)
+
+
+def _bearer(client):
+    return {"Authorization": f"Bearer {client['token']}"}
+
+
+def _issue_request(client, label):
+    return {"method": "POST", "path": "/api/v1/issues", "headers": _bearer(client),
+            "json": {"site": client["site"], "recipient": {"type": "person", "name": "压测"},
+                     "lines": [{"label": label, "quantity": 1}]}}
+
+
+class RawIssues:
+    """The statements an issue sends, as transactions through the raw driver."""
+
+    def __init__(self, url: str, dialect: str):
+        self.url, self.dialect = url, dialect
+
+    def connect(self):
+        if self.dialect == "sqlite":
+            connection = sqlite3.connect(self.url.removeprefix("sqlite:///"), isolation_level=None,
+                                         check_same_thread=False)
+            for pragma in ("journal_mode=WAL", "busy_timeout=15000", "foreign_keys=ON",
+                           "synchronous=FULL"):
+                connection.execute(f"PRAGMA {pragma}")
+            return connection
+        return psycopg.connect(sa.make_url(self.url).set(drivername="postgresql")
+                               .render_as_string(hide_password=False), autocommit=True)
+
+    def one(self, connection, client, label):
+        p = "?" if self.dialect == "sqlite" else "%s"
+        cursor = connection.cursor()
+        cursor.execute("BEGIN IMMEDIATE" if self.dialect == "sqlite" else "BEGIN")
+        cursor.execute(f"SELECT t.id, u.id FROM api_tokens t JOIN users u ON u.id = t.user_id "
+                       f"WHERE t.digest = {p}", (_digest(client["token"]),))
+        user_id = cursor.fetchone()[1]
+        cursor.execute(f"SELECT id, path FROM sites WHERE code = {p}", (client["site"],))
+        site_id = cursor.fetchone()[0]
+        cursor.execute(f"SELECT id FROM stock_items WHERE label = {p}", (label,))
+        item_id = cursor.fetchone()[0]
+        year = dt.date.today().year
+        cursor.execute(f"UPDATE document_counters SET last = last + 1 WHERE prefix = 'FF' AND "
+                       f"year = {p} RETURNING last", (year,))
+        number = f"FF-{year}-R{cursor.fetchone()[0]:06d}"
+        now = dt.datetime.now(dt.UTC)
+        cursor.execute(f"INSERT INTO issues (number, site_id, recipient_type, recipient_name, "
+                       f"recipient_contact, recipient_id_number, purpose, user_id, created_at) "
+                       f"VALUES ({p}, {p}, 'person', '压测', '', '', '', {p}, {p}) RETURNING id",
+                       (number, site_id, user_id, now))
+        issue_id = cursor.fetchone()[0]
+        lock = " FOR UPDATE" if self.dialect == "postgresql" else ""
+        cursor.execute(f"SELECT id, quantity FROM stock_items WHERE id = {p}{lock}", (item_id,))
+        cursor.execute(f"UPDATE stock_items SET quantity = quantity - 1 WHERE id = {p} AND "
+                       f"quantity - 1 >= 0 RETURNING quantity, status", (item_id,))
+        balance, status = cursor.fetchone()
+        cursor.execute(f"INSERT INTO issue_lines (issue_id, item_id, quantity, is_loan, returned, "
+                       f"damaged, lost) VALUES ({p}, {p}, 1, false, 0, 0, 0)", (issue_id, item_id))
+        cursor.execute(f"INSERT INTO movements (at, kind, item_id, site_id, material_id, quantity, "
+                       f"balance_after, status_after, document, note, user_id) SELECT {p}, "
+                       f"'issue', id, site_id, material_id, -1, {p}, {p}, {p}, '压测', {p} "
+                       f"FROM stock_items WHERE id = {p}",
+                       (now if self.dialect == "postgresql" else now.strftime("%Y-%m-%d %H:%M:%S.%f"),
+                        balance, status, number, user_id, item_id))
+        cursor.execute("COMMIT")
+
+    def rate(self, clients, labels, seconds) -> float:
+        done, lock = [0], threading.Lock()
+        barrier = threading.Barrier(len(clients))
+
+        def worker(client, label):
+            connection = self.connect()
+            barrier.wait()
+            stop, count = time.perf_counter() + seconds, 0
+            while time.perf_counter() < stop:
+                self.one(connection, client, label)
+                count += 1
+            connection.close()
+            with lock:
+                done[0] += count
+
+        threads = [threading.Thread(target=worker, args=pair) for pair in zip(clients, labels,
+                                                                              strict=True)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        return done[0] / seconds
+
+
+def _row(ident, what, app, baseline, unit, ratio, correct, scale, dialect):
+    gate, stretch = TARGETS[ident]
+    return {"id": ident, "what": what, "app": round(app, 2), "baseline": round(baseline, 2),
+            "unit": unit, "ratio": round(ratio, 2), "gate": gate, "stretch": stretch,
+            "correct": correct, "scale": scale, "db": dialect}
+
+
+def measure(scale: str, rounds: int, seconds: float, url: str | None = None) -> list[dict]:
+    with tempfile.TemporaryDirectory() as instance:
+        url = url or f"sqlite:///{instance}/bench.db"
+        app = create_app({"INSTANCE_PATH": instance, "SECRET_KEY": "bench",
+                          "SQLALCHEMY_DATABASE_URI": url})
+        with app.app_context():
+            clients = _prepare(scale)
+            dialect = db.engine.dialect.name
+            db.engine.dispose()
+        port = _free_port()
+        base = f"http://127.0.0.1:{port}"
+        server = subprocess.Popen(
+            [str(Path(sys.executable).with_name("gunicorn")), "-c", "gunicorn.conf.py",
+             "--workers", str(WORKERS), "--threads", str(THREADS), "--bind", f"127.0.0.1:{port}",
+             "--log-level", "warning", "wsgi:app"], cwd=ROOT,
+            env={**os.environ, "DATABASE_URL": url, "INSTANCE_PATH": instance,
+                 "SECRET_KEY": "bench"})
+        try:
+            for _ in range(100):
+                try:
+                    requests.get(f"{base}/api/v1/openapi.json", timeout=2)
+                    break
+                except requests.RequestException:
+                    time.sleep(0.2)
+            results = _run_all(base, clients, rounds, seconds, url, dialect, scale)
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+        with app.app_context():
+            clean = ledger_drift() == []
+            db.engine.dispose()
+    for result in results:
+        result["correct"] = result["correct"] and clean
+    return results
+
+
+def _median_ratio(pairs):
+    return statistics.median(a / b for a, b in pairs), statistics.median(a for a, _ in pairs), \
+        statistics.median(b for _, b in pairs)
+
+
+def _run_all(base, clients, rounds, seconds, url, dialect, scale):
+    session = requests.Session()
+    session.post(f"{base}/login", data={"username": clients[0]["username"], "password": PASSWORD})
+    cookie = "; ".join(f"{k}={v}" for k, v in session.cookies.items())
+    results, ok = [], lambda run: set(run["statuses"]) <= {"200", "201"}
+
+    scans, good = [], True
+    for _round in range(rounds):
+        a = _load(_plan(base, clients, lambda c: [{"method": "GET", "path": f"/api/v1/stock/{label}",
+                                                   "headers": _bearer(c)} for label in c["scans"]],
+                        seconds))
+        b = _load(_plan(base, clients, lambda c: [{"method": "GET", "path": "/api/v1/me",
+                                                   "headers": _bearer(c)}], seconds))
+        scans.append((a["p99"], b["p99"]))
+        good = good and ok(a) and ok(b)
+    ratio, app_p99, base_p99 = _median_ratio(scans)
+    results.append(_row("PB4", "scan lookup p99 ÷ authenticated /me p99", app_p99, base_p99, "ms",
+                        ratio, good, scale, dialect))
+
+    pages, good = [], True
+    site = clients[0]["site"]
+    for _round in range(rounds):
+        a = _load(_plan(base, clients[:1] * CLIENTS, lambda c: [{
+            "method": "GET", "path": f"/stock/?site={site}", "headers": {"Cookie": cookie}}], seconds))
+        b = _load(_plan(base, clients[:1] * CLIENTS, lambda c: [{
+            "method": "GET", "path": f"/api/v1/stock?site={site}&per_page=50",
+            "headers": _bearer(c)}], seconds))
+        pages.append((a["p99"], b["p99"]))
+        good = good and ok(a) and ok(b)
+    ratio, app_p99, base_p99 = _median_ratio(pages)
+    results.append(_row("PB9", "stock page HTML p99 ÷ same rows as JSON p99", app_p99, base_p99,
+                        "ms", ratio, good, scale, dialect))
+
+    raw = RawIssues(url, dialect)
+    cases = [("PB3" if dialect == "sqlite" else "PB1", [c["label"] for c in clients])]
+    if dialect == "postgresql":
+        cases.append(("PB2", [clients[0]["label"]] * CLIENTS))
+    for ident, labels in cases:
+        pairs, good = [], True
+        for _round in range(rounds):
+            a = _load({"base": base, "seconds": seconds, "warmup": 1, "threads": [
+                [_issue_request(client, label)] for client, label in zip(clients, labels,
+                                                                         strict=True)]})
+            b = raw.rate(clients, labels, seconds)
+            pairs.append((a["rate"], b))
+            good = good and ok(a)
+        ratio, app_rate, raw_rate = _median_ratio(pairs)
+        what = ("issues/s, 8 clients on one item" if ident == "PB2"
+                else "issues/s, 8 clients on their own items")
+        results.append(_row(ident, what + " (app ÷ raw transactions)", app_rate, raw_rate, "/s",
+                            ratio, good, scale, dialect))
+    return results
+
+
+def main() -> None:
+    scale = sys.argv[1] if len(sys.argv) > 1 else "county"
+    rounds = int(sys.argv[2]) if len(sys.argv) > 2 else 3
+    seconds = float(sys.argv[3]) if len(sys.argv) > 3 else 5
+    for row in measure(scale, rounds, seconds, sys.argv[4] if len(sys.argv) > 4 else None):
+        print(json.dumps(row, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()
