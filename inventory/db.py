@@ -24,7 +24,10 @@ class Base(DeclarativeBase):
     metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
 
 
-db = SQLAlchemy(model_class=Base)
+# Objects keep their loaded state when a transaction ends: a unit of work starts by ending the
+# read transaction the request began (loading the user), and reloading that user and everything
+# else from scratch in every write would double the statements of a stock operation.
+db = SQLAlchemy(model_class=Base, session_options={"expire_on_commit": False})
 
 # PostgreSQL: serialization_failure and deadlock_detected abort the whole transaction; rerun it.
 RETRYABLE_SQLSTATES = {"40001", "40P01"}
@@ -75,9 +78,10 @@ def run_in_transaction(work):
         return work()
     session = db.session
     for attempt in range(1, MAX_ATTEMPTS + 1):
-        # End the read transaction that loading the user began, so the unit starts fresh
-        # (and, on SQLite, with BEGIN IMMEDIATE).
-        session.rollback()
+        # End the read transaction that loading the user began, so the unit starts fresh (and,
+        # on SQLite, with BEGIN IMMEDIATE). Nothing is pending, so this commit writes nothing;
+        # after a failed attempt the rollback below has already expired what it touched.
+        session.commit()
         depth_token = _unit_depth.set(1)
         write_token = _write_unit.set(True)
         try:

@@ -23,6 +23,8 @@ def test_the_demo_loads_gaotai(app, client):
         serial = db.session.scalars(sa.select(Material.name).where(Material.tracking == "serial")).all()
         roles = sorted(db.session.scalars(sa.select(User.role)).all())
         agreement_sites = db.session.scalars(sa.select(Site).where(Site.kind == "agreement_site")).all()
+        agreements_complete = all(site.agreement is not None and site.agreement.lines
+                                  for site in agreement_sites)
         xinba_summary = (xinba.name, xinba.population, xinba.hazards, xinba.planning_population)
     assert kinds["county_depot"] == 1 and kinds["town_store"] == 9
     assert 15 <= kinds["village_point"] <= 25 and 4 <= kinds["agreement_site"] <= 6
@@ -30,7 +32,7 @@ def test_the_demo_loads_gaotai(app, client):
     assert "three_outages" in xinba_summary[2] and xinba_summary[3] == 509
     assert 75 <= materials <= 85
     assert any("卫星电话" in name for name in serial) and any("发电机" in name for name in serial)
-    assert all(site.agreement is not None and site.agreement.lines for site in agreement_sites)
+    assert agreements_complete
     assert roles == sorted(["admin", "manager", "dispatcher", "keeper", "auditor", "viewer"])
 
     logins = os.path.join(app.config["INSTANCE_PATH"], "demo-logins.txt")

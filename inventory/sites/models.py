@@ -42,10 +42,12 @@ class Site(db.Model):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     parent: Mapped["Site | None"] = relationship(remote_side=[id], lazy="joined")
+    # Loaded when used: a stock item brings its site along on every ledger operation, and most of
+    # those never look at hazards or agreements. Lists that show them ask for them (queries.py).
     hazard_tags: Mapped[list["SiteHazard"]] = relationship(
-        lazy="selectin", cascade="all, delete-orphan", order_by="SiteHazard.hazard")
+        cascade="all, delete-orphan", order_by="SiteHazard.hazard")
     agreement: Mapped["Agreement | None"] = relationship(
-        lazy="selectin", cascade="all, delete-orphan", back_populates="site")
+        cascade="all, delete-orphan", back_populates="site")
 
     @property
     def hazards(self) -> list[str]:

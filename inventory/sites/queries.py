@@ -1,6 +1,7 @@
 """The read side of sites, always within what the user may see."""
 
 import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
 
 from inventory.auth.access import scope_condition
 from inventory.db import db
@@ -9,7 +10,8 @@ from inventory.sites.models import Site
 
 def visible_sites(user, *, kind=None, parent=None, q=None, include_inactive=True):
     """A select of the sites ``user`` may see, filtered, in tree order (parents before children)."""
-    query = sa.select(Site).order_by(Site.path)
+    query = sa.select(Site).order_by(Site.path).options(
+        selectinload(Site.hazard_tags), selectinload(Site.agreement))
     if (condition := scope_condition(user, Site.path)) is not None:
         query = query.where(condition)
     if kind:

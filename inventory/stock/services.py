@@ -478,7 +478,7 @@ def issue(*, actor, data: dict) -> Issue:
     document = Issue(number=number, site=site, recipient_type=recipient["type"],
                      recipient_name=recipient["name"], recipient_contact=recipient.get("contact", ""),
                      recipient_id_number=recipient.get("id_number", "").upper(),
-                     purpose=fields.get("purpose") or "", user_id=_actor_id(actor))
+                     purpose=fields.get("purpose") or "", user_id=_actor_id(actor), lines=[])
     db.session.add(document)
     for line, item, quantity in _allocate(resolved):
         loan = item.material.returnable
@@ -513,7 +513,7 @@ def return_items(*, actor, data: dict) -> Return:
         raise ValidationError(errors)
     number = next_number("return")
     receipt = Return(number=number, issue=document, note=fields.get("note") or "",
-                     user_id=_actor_id(actor))
+                     user_id=_actor_id(actor), lines=[])
     db.session.add(receipt)
     # Lock the items the goods go back into in id order before touching any of them.
     _lock([lines_by_id[line["issue_line"]].item_id for line in fields["lines"]])
