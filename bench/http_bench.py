@@ -6,6 +6,7 @@
 - PB1/PB3  issues per second through the API ÷ the same statements as raw-driver transactions
   (PB1 on PostgreSQL, PB3 on SQLite; 8 clients, each on its own site and item)
 - PB2  the same with all 8 clients on one item (PostgreSQL)
+- PB7  issue p99 with a long ledger (province: 5M movements) ÷ with a short one (measure_history)
 
 Usage: python bench/http_bench.py [SCALE] [ROUNDS] [SECONDS] [DATABASE_URL]
 """
@@ -44,7 +45,7 @@ from inventory.stock.services import receive  # noqa: E402
 
 CLIENTS = 8
 WORKERS, THREADS = 4, 4
-TARGETS = {"PB4": (3.0, 2.0), "PB9": (2.0, 1.5), "PB1": (0.20, 0.35), "PB2": (0.50, 0.70),
+TARGETS = {"PB7": (1.3, 1.1), "PB4": (3.0, 2.0), "PB9": (2.0, 1.5), "PB1": (0.20, 0.35), "PB2": (0.50, 0.70),
            "PB3": (0.30, 0.50)}
 
 
@@ -186,40 +187,83 @@ def _row(ident, what, app, baseline, unit, ratio, correct, scale, dialect):
             "correct": correct, "scale": scale, "db": dialect}
 
 
-def measure(scale: str, rounds: int, seconds: float, url: str | None = None) -> list[dict]:
-    with tempfile.TemporaryDirectory() as instance:
-        url = url or f"sqlite:///{instance}/bench.db"
-        app = create_app({"INSTANCE_PATH": instance, "SECRET_KEY": "bench",
-                          "SQLALCHEMY_DATABASE_URI": url})
-        with app.app_context():
-            clients = _prepare(scale)
-            dialect = db.engine.dialect.name
+class Served:
+    """A database at some scale, prepared for the load, and the app serving it under gunicorn."""
+
+    def __init__(self, scale: str, url: str | None = None):
+        self.scale, self.url = scale, url
+        self.clean = False
+
+    def __enter__(self):
+        self._instance = tempfile.TemporaryDirectory()
+        instance = self._instance.name
+        self.url = self.url or f"sqlite:///{instance}/bench.db"
+        self.app = create_app({"INSTANCE_PATH": instance, "SECRET_KEY": "bench",
+                               "SQLALCHEMY_DATABASE_URI": self.url})
+        with self.app.app_context():
+            self.clients = _prepare(self.scale)
+            self.dialect = db.engine.dialect.name
             db.engine.dispose()
         port = _free_port()
-        base = f"http://127.0.0.1:{port}"
-        server = subprocess.Popen(
+        self.base = f"http://127.0.0.1:{port}"
+        self.server = subprocess.Popen(
             [str(Path(sys.executable).with_name("gunicorn")), "-c", "gunicorn.conf.py",
              "--workers", str(WORKERS), "--threads", str(THREADS), "--bind", f"127.0.0.1:{port}",
              "--log-level", "warning", "wsgi:app"], cwd=ROOT,
-            env={**os.environ, "DATABASE_URL": url, "INSTANCE_PATH": instance,
+            env={**os.environ, "DATABASE_URL": self.url, "INSTANCE_PATH": instance,
                  "SECRET_KEY": "bench"})
-        try:
-            for _ in range(100):
-                try:
-                    requests.get(f"{base}/api/v1/openapi.json", timeout=2)
-                    break
-                except requests.RequestException:
-                    time.sleep(0.2)
-            results = _run_all(base, clients, rounds, seconds, url, dialect, scale)
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
-        with app.app_context():
-            clean = ledger_drift() == []
+        for _ in range(150):
+            try:
+                requests.get(f"{self.base}/api/v1/openapi.json", timeout=2)
+                break
+            except requests.RequestException:
+                time.sleep(0.2)
+        return self
+
+    def __exit__(self, *exc):
+        self.server.terminate()
+        self.server.wait(timeout=30)
+        with self.app.app_context():
+            self.clean = ledger_drift() == []
             db.engine.dispose()
+        self._instance.cleanup()
+
+
+def measure(scale: str, rounds: int, seconds: float, url: str | None = None) -> list[dict]:
+    """PB4, PB9 and the issue benchmarks on one database."""
+    with Served(scale, url) as served:
+        results = _run_all(served.base, served.clients, rounds, seconds, served.url,
+                           served.dialect, scale)
     for result in results:
-        result["correct"] = result["correct"] and clean
+        result["correct"] = result["correct"] and served.clean
     return results
+
+
+def _issue_plan(served, seconds, clients=CLIENTS):
+    return {"base": served.base, "seconds": seconds, "warmup": 1, "threads": [
+        [_issue_request(client, client["label"])] for client in served.clients[:clients]]}
+
+
+# Latency, not throughput: two clients, so the figure is the issue's own cost rather than the
+# time spent queueing behind other writers.
+HISTORY_CLIENTS = 2
+
+
+def measure_history(small: str, big: str, rounds: int, seconds: float,
+                    small_url: str | None = None, big_url: str | None = None) -> dict:
+    """PB7: p99 issue latency with a long ledger ÷ with a short one, rounds interleaved."""
+    with Served(big, big_url) as long_ledger, Served(small, small_url) as short_ledger:
+        pairs, good = [], True
+        for _round in range(rounds):
+            a = _load(_issue_plan(long_ledger, seconds, HISTORY_CLIENTS))
+            b = _load(_issue_plan(short_ledger, seconds, HISTORY_CLIENTS))
+            pairs.append((a["p99"], b["p99"]))
+            good = good and set(a["statuses"]) == {"201"} and set(b["statuses"]) == {"201"}
+    ratio, long_p99, short_p99 = _median_ratio(pairs)
+    row = _row("PB7", f"issue p99, {big} ledger ÷ {small} ledger", long_p99, short_p99, "ms",
+               ratio, good and long_ledger.clean and short_ledger.clean, f"{big}/{small}",
+               long_ledger.dialect)
+    return row
 
 
 def _median_ratio(pairs):

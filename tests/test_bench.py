@@ -34,3 +34,12 @@ def test_the_http_benchmarks_run_through_gunicorn():
     assert result.returncode == 0, result.stderr[-3000:]
     rows = [line for line in result.stdout.splitlines() if line.startswith("{")]
     assert {'"PB4"', '"PB9"'} <= {line.split(",")[0].split(": ")[1] for line in rows}
+
+
+def test_the_history_benchmark_runs():
+    script = ("import sys; sys.path.insert(0, 'bench'); import http_bench, json; "
+              "print(json.dumps(http_bench.measure_history('tiny', 'tiny', 1, 1)))")
+    result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True,
+                            text=True, timeout=600, check=False)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert '"PB7"' in result.stdout and '"correct": true' in result.stdout
