@@ -6,6 +6,7 @@ import datetime as dt
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
+from sqlalchemy.orm import contains_eager
 
 from inventory.auth.access import scope_condition
 from inventory.catalog.models import Material
@@ -62,6 +63,7 @@ def agreements_needing_attention(user, *, today: dt.date):
     within 92 days (or ever)."""
     return _scoped(
         sa.select(Site).join(Agreement, Agreement.site_id == Site.id)
+        .options(contains_eager(Site.agreement))
         .where(Site.active.is_(True), sa.or_(
             Agreement.valid_to <= today + dt.timedelta(days=AGREEMENT_WARNING_DAYS),
             Agreement.last_verified.is_(None),

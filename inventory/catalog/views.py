@@ -38,15 +38,15 @@ def _material_data(form, *, with_code: bool) -> dict:
     return data
 
 
-def _save(form, save, success_message, *, template="catalog/material_form.html", **context):
+def _save(form, save, success_message):
+    """Run ``save()``; flash and return what it saved, or put its errors on the form (None)."""
     try:
         record = save()
     except FORM_ERRORS as error:
         show_errors(form, error)
-    else:
-        flash(success_message, "success")
-        return record
-    return render_template(template, form=form, **context), 422
+        return None
+    flash(success_message, "success")
+    return record
 
 
 @blueprint.route("/new", methods=["GET", "POST"])
@@ -57,11 +57,10 @@ def new():
     form = MaterialForm()
     form.category.choices = _category_choices()
     if form.validate_on_submit():
-        result = _save(form, lambda: services.create_material(
-            actor=current_user, data=_material_data(form, with_code=True)), _("已添加物资"))
-        if isinstance(result, tuple):
-            return result
-        return redirect(url_for("catalog.show", code=result.code))
+        if material := _save(form, lambda: services.create_material(
+                actor=current_user, data=_material_data(form, with_code=True)), _("已添加物资")):
+            return redirect(url_for("catalog.show", code=material.code))
+        return render_template("catalog/material_form.html", form=form), 422
     return render_template("catalog/material_form.html", form=form)
 
 
@@ -83,20 +82,20 @@ def edit(code):
     material = services.get_material(code)
     form = MaterialForm()
     form.category.choices = _category_choices()
+    status = 200
     if request.method == "GET":
         snapshot = services.material_snapshot(material)
         for name, value in snapshot.items():
             form[name].data = "" if value is None else (
                 str(value) if name == "shelf_life_days" else value)
     elif form.validate_on_submit():
-        result = _save(form, lambda: services.update_material(
-            actor=current_user, code=code, changes=_material_data(form, with_code=False)),
-            _("已保存"), material=material)
-        if isinstance(result, tuple):
-            return result
-        return redirect(url_for("catalog.show", code=code))
+        if _save(form, lambda: services.update_material(
+                actor=current_user, code=code, changes=_material_data(form, with_code=False)),
+                _("已保存")):
+            return redirect(url_for("catalog.show", code=code))
+        status = 422
     form.code.data = material.code
-    return render_template("catalog/material_form.html", form=form, material=material)
+    return render_template("catalog/material_form.html", form=form, material=material), status
 
 
 @blueprint.get("/categories")
@@ -124,10 +123,9 @@ def new_category():
             data = collect(form, text=["code", "name"])
             data["parent"] = form.parent.data or None
             return services.create_category(actor=current_user, data=data)
-        result = _save(form, save, _("已添加类别"), template="catalog/category_form.html")
-        if isinstance(result, tuple):
-            return result
-        return redirect(url_for("catalog.category_index"))
+        if _save(form, save, _("已添加类别")):
+            return redirect(url_for("catalog.category_index"))
+        return render_template("catalog/category_form.html", form=form), 422
     return render_template("catalog/category_form.html", form=form)
 
 
@@ -139,6 +137,7 @@ def edit_category(code):
     category = services.get_category(code)
     form = CategoryForm()
     form.parent.choices = _top_level_choices(exclude=code)
+    status = 200
     if request.method == "GET":
         form.name.data = category.name
         form.parent.data = category.parent.code if category.parent else ""
@@ -147,10 +146,8 @@ def edit_category(code):
             data = collect(form, text=["name"])
             data["parent"] = form.parent.data or None
             return services.update_category(actor=current_user, code=code, changes=data)
-        result = _save(form, save, _("已保存"), template="catalog/category_form.html",
-                       category=category)
-        if isinstance(result, tuple):
-            return result
-        return redirect(url_for("catalog.category_index"))
+        if _save(form, save, _("已保存")):
+            return redirect(url_for("catalog.category_index"))
+        status = 422
     form.code.data = category.code
-    return render_template("catalog/category_form.html", form=form, category=category)
+    return render_template("catalog/category_form.html", form=form, category=category), status

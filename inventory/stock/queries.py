@@ -3,7 +3,7 @@
 import datetime as dt
 
 import sqlalchemy as sa
-from sqlalchemy.orm import aliased
+from sqlalchemy.orm import aliased, contains_eager, joinedload
 
 from inventory.auth.access import scope_condition
 from inventory.catalog.models import Material
@@ -153,6 +153,7 @@ def loans(user, *, site=None, overdue_on=None):
     """Loan lines with goods still out, soonest due first; ``overdue_on`` keeps the late ones."""
     query = (sa.select(IssueLine).join(Issue, IssueLine.issue_id == Issue.id)
              .join(Site, Issue.site_id == Site.id)
+             .options(contains_eager(IssueLine.issue))
              .where(IssueLine.is_loan.is_(True),
                     IssueLine.returned + IssueLine.damaged + IssueLine.lost < IssueLine.quantity)
              .order_by(IssueLine.due_date.is_(None), IssueLine.due_date, IssueLine.id))
@@ -204,7 +205,7 @@ def ledger_size() -> tuple[int, int]:
 def open_loans_of(item: StockItem, limit: int = 10) -> list[IssueLine]:
     """Loan lines of this item with goods still out (who holds it), latest first."""
     return list(db.session.scalars(
-        sa.select(IssueLine).where(
+        sa.select(IssueLine).options(joinedload(IssueLine.issue)).where(
             IssueLine.item_id == item.id, IssueLine.is_loan.is_(True),
             IssueLine.returned + IssueLine.damaged + IssueLine.lost < IssueLine.quantity)
         .order_by(IssueLine.id.desc()).limit(limit)))
