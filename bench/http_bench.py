@@ -12,6 +12,7 @@ Usage: python bench/http_bench.py [SCALE] [ROUNDS] [SECONDS] [DATABASE_URL]
 """
 
 import datetime as dt
+import itertools
 import json
 import os
 import socket
@@ -22,6 +23,7 @@ import sys
 import tempfile
 import threading
 import time
+import uuid
 from pathlib import Path
 
 import psycopg
@@ -39,7 +41,7 @@ from inventory.auth.models import User  # noqa: E402
 from inventory.auth.services import _digest, issue_token  # noqa: E402
 from inventory.db import db  # noqa: E402
 from inventory.seed.synthetic import PASSWORD, load  # noqa: E402
-from inventory.stock.models import StockItem  # noqa: E402
+from inventory.stock.models import IdempotencyRecord, Movement, StockItem  # noqa: E402
 from inventory.stock.queries import ledger_drift  # noqa: E402
 from inventory.stock.services import receive  # noqa: E402
 
@@ -98,7 +100,10 @@ def _bearer(client):
 
 
 def _issue_request(client, label):
-    return {"method": "POST", "path": "/api/v1/issues", "headers": _bearer(client),
+    """An issue of one unit, each under an Idempotency-Key of its own, as a phone would send it."""
+    key = f"bench-{client['username']}-{uuid.uuid4().hex[:8]}-{{sequence}}"
+    return {"method": "POST", "path": "/api/v1/issues",
+            "headers": {**_bearer(client), "Idempotency-Key": key},
             "json": {"site": client["site"], "recipient": {"type": "person", "name": "压测"},
                      "lines": [{"label": label, "quantity": 1}]}}
 
@@ -120,44 +125,59 @@ class RawIssues:
         return psycopg.connect(sa.make_url(self.url).set(drivername="postgresql")
                                .render_as_string(hide_password=False), autocommit=True)
 
-    def one(self, connection, client, label):
+    def one(self, connection, client, label, key):
         p = "?" if self.dialect == "sqlite" else "%s"
         cursor = connection.cursor()
-        cursor.execute("BEGIN IMMEDIATE" if self.dialect == "sqlite" else "BEGIN")
+        cursor.execute("BEGIN")
         cursor.execute(f"SELECT t.id, u.id FROM api_tokens t JOIN users u ON u.id = t.user_id "
                        f"WHERE t.digest = {p}", (_digest(client["token"]),))
         user_id = cursor.fetchone()[1]
+        cursor.execute(f"SELECT s.id FROM user_sites us JOIN sites s ON s.id = us.site_id "
+                       f"WHERE us.user_id = {p}", (user_id,))
+        cursor.fetchall()
+        cursor.execute("COMMIT")
+        cursor.execute("BEGIN IMMEDIATE" if self.dialect == "sqlite" else "BEGIN")
+        now = dt.datetime.now(dt.UTC)
+        stamp = now if self.dialect == "postgresql" else now.strftime("%Y-%m-%d %H:%M:%S.%f")
+        cursor.execute(f"SELECT id, status FROM idempotency_records WHERE user_id = {p} AND key = {p}",
+                       (user_id, key))
+        cursor.fetchone()
+        cursor.execute(f"INSERT INTO idempotency_records (user_id, key, fingerprint, status, body, "
+                       f"created_at) VALUES ({p}, {p}, 'x', 0, '', {p}) RETURNING id",
+                       (user_id, key, stamp))
+        record_id = cursor.fetchone()[0]
         cursor.execute(f"SELECT id, path FROM sites WHERE code = {p}", (client["site"],))
         site_id = cursor.fetchone()[0]
         cursor.execute(f"SELECT id FROM stock_items WHERE label = {p}", (label,))
         item_id = cursor.fetchone()[0]
+        lock = " FOR UPDATE" if self.dialect == "postgresql" else ""
+        cursor.execute(f"SELECT id, quantity FROM stock_items WHERE id = {p}{lock}", (item_id,))
+        cursor.fetchone()
         year = dt.date.today().year
         cursor.execute(f"UPDATE document_counters SET last = last + 1 WHERE prefix = 'FF' AND "
                        f"year = {p} RETURNING last", (year,))
         number = f"FF-{year}-R{cursor.fetchone()[0]:06d}"
-        now = dt.datetime.now(dt.UTC)
         cursor.execute(f"INSERT INTO issues (number, site_id, recipient_type, recipient_name, "
                        f"recipient_contact, recipient_id_number, purpose, user_id, created_at) "
                        f"VALUES ({p}, {p}, 'person', '压测', '', '', '', {p}, {p}) RETURNING id",
-                       (number, site_id, user_id, now))
+                       (number, site_id, user_id, stamp))
         issue_id = cursor.fetchone()[0]
-        lock = " FOR UPDATE" if self.dialect == "postgresql" else ""
-        cursor.execute(f"SELECT id, quantity FROM stock_items WHERE id = {p}{lock}", (item_id,))
         cursor.execute(f"UPDATE stock_items SET quantity = quantity - 1 WHERE id = {p} AND "
                        f"quantity - 1 >= 0 RETURNING quantity, status", (item_id,))
         balance, status = cursor.fetchone()
-        cursor.execute(f"INSERT INTO issue_lines (issue_id, item_id, quantity, is_loan, returned, "
-                       f"damaged, lost) VALUES ({p}, {p}, 1, false, 0, 0, 0)", (issue_id, item_id))
         cursor.execute(f"INSERT INTO movements (at, kind, item_id, site_id, material_id, quantity, "
                        f"balance_after, status_after, document, note, user_id) SELECT {p}, "
                        f"'issue', id, site_id, material_id, -1, {p}, {p}, {p}, '压测', {p} "
                        f"FROM stock_items WHERE id = {p}",
-                       (now if self.dialect == "postgresql" else now.strftime("%Y-%m-%d %H:%M:%S.%f"),
-                        balance, status, number, user_id, item_id))
+                       (stamp, balance, status, number, user_id, item_id))
+        cursor.execute(f"INSERT INTO issue_lines (issue_id, item_id, quantity, is_loan, returned, "
+                       f"damaged, lost) VALUES ({p}, {p}, 1, false, 0, 0, 0)", (issue_id, item_id))
+        cursor.execute(f"UPDATE idempotency_records SET status = 201, body = {p} WHERE id = {p}",
+                       (json.dumps({"number": number}), record_id))
         cursor.execute("COMMIT")
 
     def rate(self, clients, labels, seconds) -> float:
-        done, lock = [0], threading.Lock()
+        done, lock, keys = [0], threading.Lock(), itertools.count()
         barrier = threading.Barrier(len(clients))
 
         def worker(client, label):
@@ -165,7 +185,7 @@ class RawIssues:
             barrier.wait()
             stop, count = time.perf_counter() + seconds, 0
             while time.perf_counter() < stop:
-                self.one(connection, client, label)
+                self.one(connection, client, label, f"raw-{next(keys)}")
                 count += 1
             connection.close()
             with lock:
@@ -224,9 +244,25 @@ class Served:
         self.server.terminate()
         self.server.wait(timeout=30)
         with self.app.app_context():
-            self.clean = ledger_drift() == []
+            self.clean = _consistent()
             db.engine.dispose()
         self._instance.cleanup()
+
+
+def _consistent() -> bool:
+    """QUALITY.md §4.4 after a run: the ledger agrees with every balance (and none is negative,
+    which the schema refuses), each benchmark issue has exactly one idempotency key and the key
+    its one movement, and SQLite's own integrity check passes."""
+    keys = db.session.scalar(sa.select(sa.func.count()).select_from(IdempotencyRecord).where(
+        sa.or_(IdempotencyRecord.key.like("bench-%"), IdempotencyRecord.key.like("raw-%")),
+        IdempotencyRecord.status == 201))
+    unanswered = db.session.scalar(sa.select(sa.func.count()).select_from(IdempotencyRecord)
+                                   .where(IdempotencyRecord.status != 201))
+    issued = db.session.scalar(sa.select(sa.func.count()).select_from(Movement).where(
+        Movement.kind == "issue", Movement.note == "压测"))
+    intact = (db.engine.dialect.name != "sqlite"
+              or db.session.execute(sa.text("PRAGMA integrity_check")).scalar() == "ok")
+    return ledger_drift() == [] and keys == issued and unanswered == 0 and intact
 
 
 def measure(scale: str, rounds: int, seconds: float, url: str | None = None) -> list[dict]:

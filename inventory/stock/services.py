@@ -472,7 +472,9 @@ def issue(*, actor, data: dict) -> Issue:
     for index, line in enumerate(fields["lines"]):
         if line.get("due_back") and line["due_back"] < _today():
             raise ValidationError({f"lines.{index}.due_back": _("归还日期不能早于今天")})
-    resolved = _resolve_lines(fields["lines"], site)
+    allocations = _allocate(_resolve_lines(fields["lines"], site))
+    # Numbered last: every issue queues on the counter's row until it commits, so take it once
+    # the items are locked and checked, not before.
     number = next_number("issue")
     recipient = fields["recipient"]
     document = Issue(number=number, site=site, recipient_type=recipient["type"],
@@ -480,7 +482,7 @@ def issue(*, actor, data: dict) -> Issue:
                      recipient_id_number=recipient.get("id_number", "").upper(),
                      purpose=fields.get("purpose") or "", user_id=_actor_id(actor), lines=[])
     db.session.add(document)
-    for line, item, quantity in _allocate(resolved):
+    for line, item, quantity in allocations:
         loan = item.material.returnable
         status = ("on_loan" if loan else "available") if item.serial else None
         change_quantity(item, -quantity, kind="issue", actor=actor, document=number, status=status,
