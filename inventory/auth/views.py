@@ -1,5 +1,6 @@
 """Login, logout, change password, and the administration of users."""
 
+import re
 from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
@@ -20,7 +21,10 @@ blueprint = Blueprint("auth", __name__)
 
 def safe_next(target: str | None) -> str:
     """``target`` when it is a path on this site, else the dashboard: no open redirects."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+    # Control characters are refused too: browsers drop tabs and newlines from URLs, and a
+    # newline in the Location header would make the redirect itself fail with a 500.
+    if (target and target.startswith("/") and not target.startswith("//") and "\\" not in target
+            and not re.search(r"[\x00-\x1f\x7f]", target)):
         parts = urlsplit(target)
         if not parts.scheme and not parts.netloc:
             return target

@@ -23,13 +23,14 @@ from inventory.auth.access import authorize, authorize_or_hide
 from inventory.catalog.models import Material
 from inventory.db import db
 from inventory.errors import NotFound
-from inventory.labels import pdf, qr
+from inventory.labels import guessing, pdf, qr
 from inventory.sites.queries import visible_sites
 from inventory.sites.services import get_site
 from inventory.stock import queries, services
 from inventory.stock.models import STATUSES, Receipt, StockItem
 
 blueprint = Blueprint("labels", __name__)
+blueprint.record_once(lambda state: guessing.init_app(state.app))
 
 # A label sheet is for a storeroom shelf, not the whole province; more must be filtered first.
 MAX_LABELS = 2000
@@ -38,9 +39,18 @@ LAYOUT_NAMES = {"a4": "A4 3×8（70×37 毫米）", "thermal": "热敏标签 50�
 
 def _item(label: str) -> StockItem:
     """The item behind a label the user may see; raise NotFound otherwise, whichever the reason."""
-    item = services.get_item(label)
-    authorize_or_hide(current_user, "stock.view", item.site)
-    return item
+
+    def lookup():
+        try:
+            item = services.get_item(label)
+        except NotFound:
+            # The same bare NotFound as for another site's label: the message must not tell
+            # them apart.
+            raise NotFound() from None
+        authorize_or_hide(current_user, "stock.view", item.site)
+        return item
+
+    return guessing.look_up(current_user, lookup)
 
 
 @blueprint.get("/s/<label>")

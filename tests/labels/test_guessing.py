@@ -1,0 +1,31 @@
+"""S13: whoever keeps asking for labels that are not theirs to see is refused for a while."""
+
+from tests.conftest import PASSWORD
+from tests.stock.conftest import receive
+
+
+def test_many_unknown_labels_get_a_user_refused_and_no_one_else(app, client, login, make_user,
+                                                                  manager):
+    app.extensions["label_misses"].limit = 5
+    item = receive(manager, site="GT-XB", material="WATER", quantity=3)["items"][0]
+    guesser = make_user("keeper", sites=["GT-XB"])
+    login(guesser)
+    misses = [client.get(f"/scan/lookup/ABCD{n:04d}EFGH{n:04d}").status_code for n in range(5)]
+    assert misses == [404] * 5
+    # Now even a real label is refused, on every label route, with the usual error answer.
+    assert client.get(f"/scan/lookup/{item['label']}").status_code == 429
+    refused = client.get(f"/s/{item['label']}")
+    assert refused.status_code == 429 and "请求过于频繁" in refused.get_data(as_text=True)
+    colleague = app.test_client()
+    colleague.post("/login", data={"username": make_user("keeper", sites=["GT-XB"]),
+                                   "password": PASSWORD})
+    assert colleague.get(f"/scan/lookup/{item['label']}").status_code == 200
+
+
+def test_labels_of_another_site_count_as_misses_too(app, client, login, make_user, manager):
+    app.extensions["label_misses"].limit = 3
+    foreign = receive(manager, site="GT-NH", material="WATER",
+                      quantity=1)["items"][0]
+    login(make_user("keeper", sites=["GT-XB"]))
+    assert [client.get(f"/s/{foreign['label']}").status_code for _ in range(3)] == [404] * 3
+    assert client.get(f"/s/{foreign['label']}").status_code == 429

@@ -1,0 +1,211 @@
+"""Security fixtures: a county where 南华镇 (site B) holds records of every kind that a keeper of
+新坝镇 (site A) must never read or change, with markup wherever a careless template would run it.
+"""
+
+import datetime as dt
+import html
+import io
+import json
+from dataclasses import dataclass
+
+import openpyxl
+import pypdfium2
+import pytest
+import sqlalchemy as sa
+
+from inventory.auth.access import COMMAND_LINE
+from inventory.catalog.services import create_category
+from inventory.db import db
+from tests.conftest import PASSWORD
+from tests.stock.conftest import catalog, keeper, manager
+
+__all__ = ["catalog", "demo_world", "keeper", "manager", "world"]
+
+SCRIPT = "<script>alert(1)</script>"
+IMG = '"><img src=x onerror=alert(1)>'
+# What must never reach a page as markup: the tags themselves, unescaped.
+RAW_TAGS = ("<script>alert(1)", "<img src=x onerror")
+
+
+@dataclass(frozen=True)
+class World:
+    """Names of what the security tests aim at. ``b_*`` belong to site B only."""
+
+    site_a: str
+    site_b: str
+    leaf_b: str  # a village of B that nothing refers to (so deleting it would succeed)
+    keeper_a: str
+    keeper_b: str
+    admin: str
+    material: str  # lot-tracked, returnable
+    equipment: str  # serial, needs testing
+    category: str
+    norm_id: int
+    a_label: str
+    a_lot: str
+    b_label: str
+    b_serial_label: str
+    b_receipt: str
+    b_issue: str
+    b_issue_line: int
+    b_return: str
+    b_transfer: str  # requested, B → county depot
+    b_inbound: str  # in transit, county depot → B
+    b_inbound_line: int
+    b_movement: int
+    secrets: tuple[str, ...]  # strings only B's people (and the county) may read
+
+
+@pytest.fixture
+def world(app) -> World:
+    """A small county, three accounts, and site B's documents of every kind."""
+    from inventory.sites.services import create_site
+
+    with app.app_context():
+        for code, name, kind, parent in (
+                ("GT-XJK", "高台县救灾物资储备库", "county_depot", None),
+                ("GT-XB", "新坝镇物资储备室", "town_store", "GT-XJK"),
+                ("GT-XB-HP", "和平村储备点", "village_point", "GT-XB"),
+                ("GT-NH", "南华镇物资储备室", "town_store", "GT-XJK")):
+            create_site(actor=COMMAND_LINE, data={"code": code, "name": name, "kind": kind,
+                                                  "parent": parent, "population": 1000})
+        create_category(actor=COMMAND_LINE, data={"code": "1", "name": "基本生活保障物资"})
+        return _build()
+
+
+@pytest.fixture
+def demo_world(app) -> World:
+    """The same on top of the 高台县 demo: 160 sites, stock, loans, transfers and norms."""
+    result = app.test_cli_runner().invoke(args=["seed", "demo"])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        return _build(demo=True)
+
+
+def _build(demo: bool = False) -> World:
+    from inventory.auth.services import create_user
+    from inventory.catalog.services import create_material
+    from inventory.norms.services import create_norm
+    from inventory.sites.services import create_site, update_site
+    from inventory.stock import services as stock
+    from inventory.stock.models import Movement
+    from inventory.stock.queries import document_items
+
+    today = dt.date.today()
+    admin = create_user(actor=COMMAND_LINE, username="sec-admin", role="admin", password=PASSWORD,
+                        display_name=f"管理员{SCRIPT}")
+    keeper_a = create_user(actor=COMMAND_LINE, username="xb-keeper", role="keeper",
+                           password=PASSWORD, site_codes=["GT-XB"])
+    keeper_b = create_user(actor=COMMAND_LINE, username="nhusersecret", role="keeper",
+                           password=PASSWORD, site_codes=["GT-NH"])
+    update_site(actor=COMMAND_LINE, code="GT-NH", changes={
+        "name": f"南华镇{IMG}", "address": f"nhaddresssecret{SCRIPT}",
+        "keeper_name": f"nhkeepersecret{IMG}", "keeper_phone": "nhphonesecret"})
+    create_site(actor=COMMAND_LINE, data={"code": "GT-NH-SEC", "name": f"秘村{SCRIPT}",
+                                          "kind": "village_point", "parent": "GT-NH",
+                                          "address": "nhvillagesecret"})
+    create_category(actor=COMMAND_LINE, data={"code": "SEC", "name": f"类别{IMG}"})
+    create_material(actor=COMMAND_LINE, data={
+        "code": "SEC-1", "name": f"帐篷{SCRIPT}", "category": "SEC", "unit": "顶", "spec": IMG,
+        "tracking": "lot", "returnable": True})
+    create_material(actor=COMMAND_LINE, data={
+        "code": "SEC-2", "name": f"卫星电话{IMG}", "category": "SEC", "unit": "台",
+        "tracking": "serial", "returnable": True, "needs_testing": True})
+    norm = create_norm(actor=COMMAND_LINE, data={"name": f"定额{SCRIPT}", "site_kind": "town_store",
+                                                 "materials": ["SEC-1"], "min_quantity": 50})
+
+    receipt = stock.receive(actor=keeper_b, data={
+        "site": "GT-NH", "material": "SEC-1", "quantity": 20, "lot": f"nhlotsecret{IMG}",
+        "note": f"nhnotesecret{SCRIPT}"})
+    [b_item] = document_items(receipt.number)
+    serial_receipt = stock.receive(actor=keeper_b, data={
+        "site": "GT-NH", "material": "SEC-2", "quantity": 1, "serials": [f"nhserialsecret{SCRIPT}"]})
+    [b_serial] = document_items(serial_receipt.number)
+    loan = stock.issue(actor=keeper_b, data={
+        "site": "GT-NH", "recipient": {"type": "household", "name": f"nhrecipientsecret{IMG}"},
+        "purpose": f"nhpurposesecret{SCRIPT}",
+        "lines": [{"label": b_item.label, "quantity": 4, "due_back": today + dt.timedelta(days=9)}]})
+    loan_line = loan.lines[0].id
+    back = stock.return_items(actor=keeper_b, data={
+        "issue": loan.number, "note": "nhreturnsecret",
+        "lines": [{"issue_line": loan_line, "quantity": 1, "condition": "good"}]})
+    outbound = stock.create_transfer(actor=keeper_b, data={
+        "from_site": "GT-NH", "to_site": "GT-XJK", "note": f"nhtransfersecret{SCRIPT}",
+        "lines": [{"material": "SEC-1", "quantity": 2}]})
+    stock.record_test(actor=keeper_b, data={"label": b_serial.label, "result": "ok",
+                                            "note": f"nhtestsecret{IMG}"})
+    stock.receive(actor=admin, data={"site": "GT-XJK", "material": "SEC-1", "quantity": 5})
+    inbound = stock.create_transfer(actor=admin, data={
+        "from_site": "GT-XJK", "to_site": "GT-NH", "note": "nhinboundsecret",
+        "lines": [{"material": "SEC-1", "quantity": 3}]})
+    stock.dispatch_transfer(actor=admin, number=inbound.number)
+    a_receipt = stock.receive(actor=keeper_a, data={
+        "site": "GT-XB", "material": "SEC-1", "quantity": 6, "lot": "xblotvisible"})
+    [a_item] = document_items(a_receipt.number)
+    movement = db.session.scalar(sa.select(Movement.id).where(Movement.document == receipt.number))
+    inbound_line = inbound.lines[0].id
+
+    b_labels = (b_item.label, b_serial.label)
+    secrets = ("nhaddresssecret", "nhkeepersecret", "nhphonesecret", "nhvillagesecret",
+               "nhlotsecret", "nhserialsecret", "nhrecipientsecret", "nhpurposesecret",
+               "nhnotesecret", "nhreturnsecret", "nhtransfersecret", "nhtestsecret",
+               "nhinboundsecret", "nhusersecret", *(("南华镇应急抢险队",) if demo else ()),
+               *b_labels, *(stock.format_label(label) for label in b_labels),
+               receipt.number, serial_receipt.number, loan.number, back.number,
+               outbound.number, inbound.number)
+    return World(
+        site_a="GT-XB", site_b="GT-NH", leaf_b="GT-NH-SEC", keeper_a=keeper_a.username,
+        keeper_b=keeper_b.username, admin=admin.username, material="SEC-1", equipment="SEC-2",
+        category="SEC", norm_id=norm.id, a_label=a_item.label, a_lot="xblotvisible",
+        b_label=b_item.label, b_serial_label=b_serial.label, b_receipt=receipt.number,
+        b_issue=loan.number, b_issue_line=loan_line, b_return=back.number,
+        b_transfer=outbound.number, b_inbound=inbound.number, b_inbound_line=inbound_line,
+        b_movement=movement, secrets=secrets)
+
+
+# --- helpers -----------------------------------------------------------------------------------
+
+def table_rows(app) -> dict[str, list[str]]:
+    """Every row of every table: a refused request must leave all of it as it was."""
+    with app.app_context():
+        return {table.name: sorted(repr(tuple(row)) for row in db.session.execute(sa.select(table)))
+                for table in db.metadata.sorted_tables}
+
+
+def changed_tables(before: dict, after: dict) -> list[str]:
+    return [name for name in before if before[name] != after[name]]
+
+
+def readable(response) -> str:
+    """What anyone could read in a response: headers, text, PDF text, spreadsheet cells."""
+    parts = [f"{name}: {value}" for name, value in response.headers.items()]
+    mimetype, data = response.mimetype, response.get_data()
+    if mimetype == "application/pdf" and data.startswith(b"%PDF"):
+        document = pypdfium2.PdfDocument(data)
+        parts += [page.get_textpage().get_text_range() for page in document]
+        document.close()
+    elif "spreadsheetml" in mimetype:
+        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True)
+        parts += [str(cell) for sheet in book for row in sheet.iter_rows(values_only=True)
+                  for cell in row]
+        book.close()
+    elif mimetype == "application/json":
+        parts.append(json.dumps(response.get_json(), ensure_ascii=False))
+    elif mimetype.startswith(("text/", "image/svg")):
+        parts.append(html.unescape(data.decode()))
+    return "\n".join(parts)
+
+
+def csrf_token(page_html: str) -> str:
+    return page_html.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
+
+
+def page_client(app, username: str):
+    """A test client logged in to the pages as ``username`` (CSRF on or off)."""
+    client = app.test_client()
+    data = {"username": username, "password": PASSWORD}
+    if app.config["WTF_CSRF_ENABLED"]:
+        data["csrf_token"] = csrf_token(client.get("/login").get_data(as_text=True))
+    response = client.post("/login", data=data)
+    assert response.status_code == 302, response.get_data(as_text=True)
+    return client

@@ -1,0 +1,259 @@
+"""Every route of the app, with requests that name site B's objects (QUALITY.md S1, S3, S9, S10).
+
+``calls(world)`` answers, for each endpoint, requests covering each of its methods. A route that
+is neither here nor in PUBLIC/OWN_SESSION fails tests/security/test_site_isolation.py: whoever
+adds a route says here what it reads or changes, and the access, CSRF, header and escaping tests
+then cover it without further work.
+"""
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+
+# Endpoints nobody needs to be logged in for, and why that is safe.
+PUBLIC = {
+    "static": "stylesheets, scripts and the QR decoder: files in the repository, no data",
+    "auth.login": "the way in; refusals and throttling in tests/auth/test_login.py",
+    "api.issue_token": "the API's way in; wrong credentials answer 401 (tests/api)",
+    "api.openapi_document": "describes the API (API.md) and holds no data",
+}
+# Endpoints that act on the caller's own session and on nothing else.
+OWN_SESSION = {
+    "auth.logout": "ends the caller's own login session (tests/auth/test_login.py, test_sessions.py)",
+}
+
+
+@dataclass(frozen=True)
+class Call:
+    """One request. ``body`` is form fields for pages and JSON for /api/.
+
+    ``shared``: a read any signed-in user may make (the catalog, norms, their own lists); it must
+    answer 200 without any of site B's records. Any other read of B's objects must be refused.
+    ``found``: whether someone allowed to see it gets it (False: a filter that matches nothing).
+    """
+
+    method: str
+    path: str
+    body: dict | None = None
+    shared: bool = False
+    found: bool = True
+
+    @property
+    def api(self) -> bool:
+        return self.path.startswith("/api/")
+
+
+def read(path: str, *, shared: bool = False, found: bool = True) -> Call:
+    return Call("GET", path, shared=shared, found=found)
+
+
+def write(path: str, body: dict | None = None, method: str = "POST") -> Call:
+    return Call(method, path, body=body)
+
+
+def form(path: str, **fields) -> Call:
+    """A stock form: each rendered form carries its own idempotency key."""
+    return write(path, {"idempotency_key": uuid.uuid4().hex, **fields})
+
+
+def calls(w) -> dict[str, list[Call]]:
+    """Requests for every endpoint, aimed at site B's objects (``w`` is a tests.security World)."""
+    a, b = w.site_a, w.site_b
+    today = dt.date.today().isoformat()
+    api = "/api/v1"
+    recipient = {"type": "person", "name": "王"}
+    return {
+        # --- pages: dashboard, alerts, audit, account ------------------------------------------
+        "dashboard.index": [read("/", shared=True)],
+        "alerts.index": [read("/alerts/", shared=True)],
+        "audit.index": [read("/audit/"), read(f"/audit/?entity=site&key={b}")],
+        "auth.change_password": [
+            read("/password", shared=True),
+            write("/password", {"current_password": "not the password",
+                                "new_password": "a new long password",
+                                "confirm_password": "a new long password"})],
+        "auth.users": [read("/users")],
+        "auth.new_user": [read("/users/new"),
+                          write("/users/new", {"username": "intruder", "role": "admin",
+                                               "password": "a long enough password"})],
+        "auth.edit_user": [read(f"/users/{w.keeper_b}/edit"),
+                           write(f"/users/{w.keeper_b}/edit", {"role": "admin", "active": "y",
+                                                               "display_name": "x"})],
+        "auth.reset_password": [write(f"/users/{w.keeper_b}/password",
+                                      {"reset-password": "a brand new password"})],
+        # --- sites -----------------------------------------------------------------------------
+        "sites.index": [read("/sites/", shared=True), read("/sites/?q=nh", shared=True)],
+        "sites.show": [read(f"/sites/{b}"), read(f"/sites/{w.leaf_b}")],
+        "sites.new": [read(f"/sites/new?parent={b}", shared=True),
+                      write("/sites/new", {"code": "GT-NH-NEW", "name": "新村",
+                                           "kind": "village_point", "parent": b})],
+        "sites.edit": [read(f"/sites/{b}/edit"),
+                       write(f"/sites/{b}/edit", {"name": "改名", "kind": "town_store",
+                                                  "parent": "GT-XJK", "active": "y"})],
+        "sites.set_active": [write(f"/sites/{w.leaf_b}/active", {"active": "0"})],
+        "sites.delete": [write(f"/sites/{w.leaf_b}/delete", {})],
+        # --- catalog and norms: shared reference data; only managers change it -----------------
+        "catalog.index": [read("/catalog/", shared=True)],
+        "catalog.show": [read(f"/catalog/{w.material}", shared=True)],
+        "catalog.new": [read("/catalog/new"),
+                        write("/catalog/new", {"code": "NEW-1", "name": "新物资", "unit": "个",
+                                               "category": w.category, "tracking": "lot"})],
+        "catalog.edit": [read(f"/catalog/{w.material}/edit"),
+                         write(f"/catalog/{w.material}/edit", {
+                             "name": "改名", "unit": "顶", "category": w.category,
+                             "tracking": "lot", "active": "y"})],
+        "catalog.category_index": [read("/catalog/categories", shared=True)],
+        "catalog.new_category": [read("/catalog/categories/new"),
+                                 write("/catalog/categories/new", {"code": "NEWC", "name": "新类"})],
+        "catalog.edit_category": [read(f"/catalog/categories/{w.category}/edit"),
+                                  write(f"/catalog/categories/{w.category}/edit", {"name": "改名"})],
+        "norms.index": [read("/norms/", shared=True)],
+        "norms.new": [read("/norms/new"),
+                      write("/norms/new", {"name": "新定额", "site_kind": "town_store",
+                                           "materials": [w.material], "min_quantity": "1"})],
+        "norms.edit": [read(f"/norms/{w.norm_id}/edit"),
+                       write(f"/norms/{w.norm_id}/edit", {"name": "改名", "site_kind": "town_store",
+                                                          "materials": [w.material],
+                                                          "min_quantity": "1"})],
+        "norms.delete": [write(f"/norms/{w.norm_id}/delete", {})],
+        "norms.shortfalls": [read("/norms/shortfalls?all=1", shared=True),
+                             read(f"/norms/shortfalls?site={b}&all=1")],
+        "norms.shortfalls_workbook": [read("/norms/shortfalls.xlsx?all=1", shared=True),
+                                      read(f"/norms/shortfalls.xlsx?site={b}&all=1")],
+        # --- labels and scanning ---------------------------------------------------------------
+        "labels.index": [read("/labels/", shared=True), read(f"/labels/?site={b}", shared=True)],
+        "labels.item_labels": [read(f"/labels/items.pdf?site={b}"),
+                               read(f"/labels/items.pdf?site={a}&label={w.b_label}", found=False)],
+        "labels.receipt_labels": [read(f"/labels/receipt/{w.b_receipt}.pdf")],
+        "labels.site_label": [read(f"/labels/site/{b}.pdf")],
+        "labels.qr_image": [read(f"/labels/qr/{w.b_label}.svg")],
+        "labels.scan": [read(f"/s/{w.b_label}"), read(f"/s/{w.b_serial_label}")],
+        "labels.scan_site": [read(f"/s/site/{b}")],
+        "labels.scanner": [read("/scan", shared=True)],
+        "labels.lookup": [read(f"/scan/lookup/{w.b_label}")],
+        # --- stock pages -----------------------------------------------------------------------
+        "stock.index": [read("/stock/", shared=True),
+                        read(f"/stock/?material={w.material}&sub=1", shared=True),
+                        read(f"/stock/?site={b}"), read(f"/stock/?site={b}&sub=1")],
+        "stock.item": [read(f"/stock/item/{w.b_label}"), read(f"/stock/item/{w.b_serial_label}")],
+        "stock.adjust": [read(f"/stock/item/{w.b_label}/adjust"),
+                         form(f"/stock/item/{w.b_label}/adjust", delta="-1",
+                              reason="count_correction")],
+        "stock.test_run": [read(f"/stock/item/{w.b_serial_label}/test"),
+                           form(f"/stock/item/{w.b_serial_label}/test", result="fault",
+                                tested_on=today)],
+        "stock.receive": [read("/stock/receive", shared=True),
+                          form("/stock/receive", site=b, material=w.material, quantity="5")],
+        "stock.receipt": [read(f"/stock/receipts/{w.b_receipt}")],
+        "stock.issue": [read("/stock/issue", shared=True),
+                        form("/stock/issue", site=b, recipient_type="person", recipient_name="王",
+                             **{"lines-0-label": w.b_label, "lines-0-quantity": "1"}),
+                        form("/stock/issue", site=a, recipient_type="person", recipient_name="王",
+                             **{"lines-0-label": w.b_label, "lines-0-quantity": "1"})],
+        "stock.issues": [read("/stock/issues", shared=True), read(f"/stock/issues?site={b}")],
+        "stock.issue_slip": [read(f"/stock/issues/{w.b_issue}")],
+        "stock.loans": [read("/stock/loans", shared=True), read(f"/stock/loans?site={b}"),
+                        read("/stock/loans?overdue=1", shared=True)],
+        "stock.give_back": [read(f"/stock/issues/{w.b_issue}/return"),
+                            form(f"/stock/issues/{w.b_issue}/return", **{
+                                "lines-0-issue_line": str(w.b_issue_line), "lines-0-quantity": "1",
+                                "lines-0-condition": "good"})],
+        "stock.transfers": [read("/stock/transfers", shared=True),
+                            read(f"/stock/transfers?site={b}")],
+        "stock.new_transfer": [read("/stock/transfers/new", shared=True),
+                               form("/stock/transfers/new", from_site=b, to_site=a, **{
+                                   "lines-0-material": w.material, "lines-0-quantity": "1"}),
+                               form("/stock/transfers/new", from_site=a, to_site=b, **{
+                                   "lines-0-label": w.b_label, "lines-0-quantity": "1"})],
+        "stock.transfer": [read(f"/stock/transfers/{w.b_transfer}"),
+                           read(f"/stock/transfers/{w.b_inbound}")],
+        "stock.dispatch": [form(f"/stock/transfers/{w.b_transfer}/dispatch")],
+        "stock.cancel": [form(f"/stock/transfers/{w.b_transfer}/cancel")],
+        "stock.receive_transfer": [read(f"/stock/transfers/{w.b_inbound}/receive"),
+                                   form(f"/stock/transfers/{w.b_inbound}/receive", **{
+                                       "lines-0-line": str(w.b_inbound_line),
+                                       "lines-0-received": "3"})],
+        "stock.ledger": [read("/stock/ledger", shared=True),
+                         read(f"/stock/ledger?material={w.material}", shared=True),
+                         read(f"/stock/ledger?site={b}")],
+        # --- the API ---------------------------------------------------------------------------
+        "api.me": [read(f"{api}/me", shared=True)],
+        "api.alerts": [read(f"{api}/alerts", shared=True)],
+        "api.list_sites": [read(f"{api}/sites", shared=True),
+                           read(f"{api}/sites?parent={b}", shared=True),
+                           read(f"{api}/sites?q=nh", shared=True)],
+        "api.get_site": [read(f"{api}/sites/{b}"), read(f"{api}/sites/{w.leaf_b}")],
+        "api.create_site": [write(f"{api}/sites", {"code": "GT-NH-NEW", "name": "新村",
+                                                   "kind": "village_point", "parent": b})],
+        "api.update_site": [write(f"{api}/sites/{b}", {"population": 1}, "PATCH")],
+        "api.delete_site": [write(f"{api}/sites/{w.leaf_b}", method="DELETE")],
+        "api.list_materials": [read(f"{api}/materials", shared=True)],
+        "api.get_material": [read(f"{api}/materials/{w.material}", shared=True)],
+        "api.create_material": [write(f"{api}/materials", {"code": "NEW-1", "name": "x",
+                                                           "category": w.category, "unit": "个"})],
+        "api.update_material": [write(f"{api}/materials/{w.material}", {"name": "改名"}, "PATCH")],
+        "api.list_categories": [read(f"{api}/categories", shared=True)],
+        "api.create_category": [write(f"{api}/categories", {"code": "NEWC", "name": "新类"})],
+        "api.update_category": [write(f"{api}/categories/{w.category}", {"name": "改名"}, "PATCH")],
+        "api.list_norms": [read(f"{api}/norms", shared=True)],
+        "api.get_norm": [read(f"{api}/norms/{w.norm_id}", shared=True)],
+        "api.create_norm": [write(f"{api}/norms", {"name": "x", "site_kind": "town_store",
+                                                   "materials": [w.material], "min_quantity": 1})],
+        "api.update_norm": [write(f"{api}/norms/{w.norm_id}", {"min_quantity": 1}, "PATCH")],
+        "api.delete_norm": [write(f"{api}/norms/{w.norm_id}", method="DELETE")],
+        "api.shortfalls": [read(f"{api}/shortfalls?all=true", shared=True),
+                           read(f"{api}/shortfalls?site={b}&all=true")],
+        "api.record_equipment_test": [write(f"{api}/equipment-tests",
+                                            {"label": w.b_serial_label, "result": "fault"})],
+        "api.list_stock": [read(f"{api}/stock", shared=True),
+                           read(f"{api}/stock?material={w.material}", shared=True),
+                           read(f"{api}/stock?site={b}"),
+                           read(f"{api}/stock?site={b}&include_sub_sites=true")],
+        "api.stock_summary": [read(f"{api}/stock/summary", shared=True),
+                              read(f"{api}/stock/summary?site={b}")],
+        "api.get_stock_item": [read(f"{api}/stock/{w.b_label}"),
+                               read(f"{api}/stock/{w.b_serial_label}")],
+        "api.stock_qr_png": [read(f"{api}/stock/{w.b_label}/qr.png")],
+        "api.stock_qr_svg": [read(f"{api}/stock/{w.b_label}/qr.svg")],
+        "api.create_receipt": [write(f"{api}/receipts", {"site": b, "material": w.material,
+                                                         "quantity": 5})],
+        "api.create_issue": [
+            write(f"{api}/issues", {"site": b, "recipient": recipient,
+                                    "lines": [{"label": w.b_label, "quantity": 1}]}),
+            write(f"{api}/issues", {"site": a, "recipient": recipient,
+                                    "lines": [{"label": w.b_label, "quantity": 1}]})],
+        "api.list_issues": [read(f"{api}/issues", shared=True),
+                            read(f"{api}/issues?outstanding=true", shared=True),
+                            read(f"{api}/issues?site={b}")],
+        "api.get_issue": [read(f"{api}/issues/{w.b_issue}")],
+        "api.create_return": [write(f"{api}/returns", {"issue": w.b_issue, "lines": [
+            {"issue_line": w.b_issue_line, "quantity": 1, "condition": "good"}]})],
+        "api.get_return": [read(f"{api}/returns/{w.b_return}")],
+        "api.create_transfer": [
+            write(f"{api}/transfers", {"from_site": b, "to_site": a,
+                                       "lines": [{"material": w.material, "quantity": 1}]}),
+            write(f"{api}/transfers", {"from_site": a, "to_site": b,
+                                       "lines": [{"label": w.b_label, "quantity": 1}]})],
+        "api.list_transfers": [read(f"{api}/transfers", shared=True),
+                               read(f"{api}/transfers?site={b}")],
+        "api.get_transfer": [read(f"{api}/transfers/{w.b_transfer}"),
+                             read(f"{api}/transfers/{w.b_inbound}")],
+        "api.dispatch_transfer": [write(f"{api}/transfers/{w.b_transfer}/dispatch")],
+        "api.cancel_transfer": [write(f"{api}/transfers/{w.b_transfer}/cancel")],
+        "api.receive_transfer": [write(f"{api}/transfers/{w.b_inbound}/receive", {"lines": [
+            {"line": w.b_inbound_line, "received": 3}]})],
+        "api.create_adjustment": [write(f"{api}/adjustments", {"label": w.b_label, "delta": -1,
+                                                               "reason": "count_correction"})],
+        "api.reverse_movement": [write(f"{api}/movements/{w.b_movement}/reverse")],
+        "api.list_movements": [read(f"{api}/movements", shared=True),
+                               read(f"{api}/movements?material={w.material}", shared=True),
+                               read(f"{api}/movements?site={b}"),
+                               read(f"{api}/movements?label={w.b_label}")],
+    }
+
+
+def send(client, call: Call, headers: dict | None = None):
+    """Make ``call`` with ``client``: JSON and ``headers`` for the API, form fields for pages."""
+    if call.api:
+        return client.open(call.path, method=call.method, json=call.body, headers=headers or {})
+    return client.open(call.path, method=call.method, data=call.body)
