@@ -1,12 +1,15 @@
-"""Flask commands: users, seed, check."""
+"""Flask commands: users, seed, check, backup."""
 
 import os
 import secrets
+import sqlite3
 import sys
+from contextlib import closing
+from pathlib import Path
 
 import click
 from flask import current_app
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
 from inventory.errors import DomainError
 
@@ -137,22 +140,83 @@ check_group = AppGroup("check", help="检查数据一致性")
 
 
 @check_group.command("ledger")
-def check_ledger_command():
-    """Check that every item's quantity is the sum of its movements and not negative."""
-    from inventory.stock.queries import ledger_drift, ledger_size
+@click.option("--repair-report", is_flag=True,
+              help="逐件列出不一致的库存件及其全部台账记录，供人工决定如何修复（只读，不做任何修改）")
+def check_ledger_command(repair_report):
+    """Check that every item's quantity is the sum of its movements and not negative.
+
+    With --repair-report, each drifting item is shown with every movement it has, its running
+    total beside the balance the movement recorded; nothing is written (the repair is a person's
+    decision, made through an adjustment).
+    """
+    from inventory.stock.queries import ledger_drift, ledger_size, movements_of_items
 
     drift = ledger_drift()
+    history = movements_of_items([row["item_id"] for row in drift]) if repair_report else {}
     for row in drift:
-        click.echo(f"不一致 {row['label']} ({row['site']} {row['material']}): "
-                   f"数量 {row['quantity']}，台账合计 {row['ledger']}", err=True)
+        if not repair_report:
+            click.echo(f"不一致 {row['label']} ({row['site']} {row['material']}): "
+                       f"数量 {row['quantity']}，台账合计 {row['ledger']}", err=True)
+            continue
+        click.echo(f"不一致 {row['label']}（站点 {row['site']}，物资 {row['material']}，"
+                   f"批次 {row['lot'] or '无'}）：数量 {row['quantity']}，台账合计 {row['ledger']}，"
+                   f"相差 {row['quantity'] - row['ledger']:+d}")
+        if not history[row["item_id"]]:
+            click.echo("  没有台账记录")
+            continue
+        click.echo("  时间（UTC）                类型           数量      结存      累计  单据  用户")
+        running = 0
+        for movement in history[row["item_id"]]:
+            running += movement["quantity"]
+            mark = "" if movement["balance_after"] == running else "  ← 结存与累计不符"
+            click.echo(f"  {movement['at'].isoformat(timespec='seconds'):<25}  "
+                       f"{movement['kind']:<12} {movement['quantity']:>+6} "
+                       f"{movement['balance_after']:>9} {running:>9}  {movement['document'] or '-'}  "
+                       f"{movement['user'] or '-'}{mark}")
     if drift:
+        if repair_report:
+            click.echo("以上为只读报告，未修改任何数据；核实后请通过调整更正。")
         click.echo(f"发现 {len(drift)} 处不一致。", err=True)
         sys.exit(1)
     items, movements = ledger_size()
     click.echo(f"台账一致：{items} 件库存，{movements} 条台账记录。")
 
 
+@click.command("backup")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@with_appcontext
+def backup_command(path):
+    """Copy the SQLite database to PATH while the app keeps serving (SQLite's online backup)."""
+    from inventory.db import db
+
+    url = db.engine.url
+    if url.get_backend_name() != "sqlite":
+        click.echo("错误: PostgreSQL 数据库请用 pg_dump 备份（pg_dump --format=custom），"
+                   "用 pg_restore 恢复；见 README 的“Backups and restore”一节。", err=True)
+        sys.exit(1)
+    database = Path(url.database or ":memory:")
+    if not database.is_file():  # connecting would create an empty one
+        click.echo(f"错误: 数据库文件 {database} 不存在", err=True)
+        sys.exit(1)
+    # Written beside PATH and renamed into place, so PATH is never a half-written copy. The copy
+    # is one read transaction of the live database: a consistent snapshot, writers carry on (WAL).
+    partial = path.with_name(path.name + ".partial")
+    partial.unlink(missing_ok=True)
+    with closing(sqlite3.connect(database, timeout=60)) as source, \
+            closing(sqlite3.connect(partial)) as copy:
+        source.backup(copy)
+        copy.execute("PRAGMA journal_mode=DELETE")  # one self-contained file, no -wal beside it
+        verdict = copy.execute("PRAGMA integrity_check").fetchone()[0]
+    if verdict != "ok":
+        partial.unlink()
+        click.echo(f"错误: 备份副本完整性检查失败：{verdict}", err=True)
+        sys.exit(1)
+    partial.replace(path)
+    click.echo(f"已备份到 {path}（{path.stat().st_size:,} 字节，完整性检查通过）。")
+
+
 def register_cli(app) -> None:
     app.cli.add_command(users_group)
     app.cli.add_command(seed_group)
     app.cli.add_command(check_group)
+    app.cli.add_command(backup_command)

@@ -4,9 +4,11 @@ Every test that takes ``app`` runs on SQLite and, when TEST_DATABASE_URL is set,
 (a fresh database for the run). Under REQUIRE_ALL=1 a missing engine or browser fails the run.
 """
 
+import contextlib
 import os
 import secrets
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -205,16 +207,17 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
-@pytest.fixture
-def server(app):
-    """The app under gunicorn with 4 worker processes × 4 threads, on the test's database."""
+@contextlib.contextmanager
+def gunicorn(app, *, target="wsgi:app", extra=()):
+    """Serve ``target`` under gunicorn (4 worker processes × 4 threads) on the app's database;
+    yield its base URL and the master process."""
     port = _free_port()
     environment = {**os.environ, "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
                    "INSTANCE_PATH": app.config["INSTANCE_PATH"], "SECRET_KEY": "test-server"}
     process = subprocess.Popen(
         [str(Path(sys.executable).with_name("gunicorn")), "-c", "gunicorn.conf.py",
-         "--workers", "4", "--threads", "4",
-         "--bind", f"127.0.0.1:{port}", "--log-level", "warning", "wsgi:app"],
+         "--workers", "4", "--threads", "4", *extra,
+         "--bind", f"127.0.0.1:{port}", "--log-level", "warning", target],
         cwd=Path(__file__).resolve().parent.parent, env=environment)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
@@ -228,9 +231,23 @@ def server(app):
                 process.wait()
                 pytest.fail("gunicorn did not start")
             time.sleep(0.2)
-    yield base
-    process.terminate()
-    process.wait(timeout=20)
+    try:
+        yield base, process
+    finally:
+        # Quick shutdown: a graceful one waits ~2 s on kept-alive client connections.
+        process.send_signal(signal.SIGQUIT)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:  # a worker thread still stuck on a client
+            process.kill()
+            process.wait()
+
+
+@pytest.fixture
+def server(app):
+    """The app under gunicorn with 4 worker processes × 4 threads, on the test's database."""
+    with gunicorn(app) as (base, _process):
+        yield base
 
 
 # --- browser -------------------------------------------------------------------------------

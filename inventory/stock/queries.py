@@ -6,6 +6,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import aliased, contains_eager, joinedload
 
 from inventory.auth.access import scope_condition
+from inventory.auth.models import User
 from inventory.catalog.models import Material
 from inventory.db import db
 from inventory.sites.models import Site
@@ -187,13 +188,31 @@ def ledger_drift() -> list[dict]:
             .group_by(Movement.item_id).subquery())
     total = sa.func.coalesce(sums.c.total, 0)
     rows = db.session.execute(
-        sa.select(StockItem.label, StockItem.quantity, total, Site.code, Material.code)
+        sa.select(StockItem.id, StockItem.label, StockItem.lot, StockItem.quantity, total,
+                  Site.code, Material.code)
         .join(Site, StockItem.site_id == Site.id).join(Material, StockItem.material_id == Material.id)
         .outerjoin(sums, sums.c.item_id == StockItem.id)
         .where(sa.or_(StockItem.quantity != total, StockItem.quantity < 0))
         .order_by(StockItem.id))
-    return [{"label": label, "quantity": quantity, "ledger": ledger, "site": site,
-             "material": material} for label, quantity, ledger, site, material in rows]
+    return [{"item_id": item_id, "label": label, "lot": lot, "quantity": quantity, "ledger": ledger,
+             "site": site, "material": material}
+            for item_id, label, lot, quantity, ledger, site, material in rows]
+
+
+def movements_of_items(item_ids) -> dict[int, list[dict]]:
+    """Every movement of these items, oldest first, grouped by item id (one query; read-only)."""
+    rows = db.session.execute(
+        sa.select(Movement.item_id, Movement.id, Movement.at, Movement.kind, Movement.quantity,
+                  Movement.balance_after, Movement.document, User.username)
+        .outerjoin(User, Movement.user_id == User.id)
+        .where(Movement.item_id.in_(list(item_ids)))
+        .order_by(Movement.item_id, Movement.id))
+    grouped: dict[int, list[dict]] = {item_id: [] for item_id in item_ids}
+    for item_id, movement_id, at, kind, quantity, balance_after, document, user in rows:
+        grouped[item_id].append({"id": movement_id, "at": at, "kind": kind, "quantity": quantity,
+                                 "balance_after": balance_after, "document": document,
+                                 "user": user})
+    return grouped
 
 
 def ledger_size() -> tuple[int, int]:
