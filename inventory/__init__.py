@@ -100,6 +100,7 @@ def register_request_hooks(app: Flask) -> None:
     from inventory.norms.services import READINESS_NAMES
     from inventory.sites.services import HAZARD_NAMES, KIND_NAMES, STORAGE_NAMES
     from inventory.stock import services as stock
+    from inventory.validation import refuse_nul
 
     @app.context_processor
     def _template_helpers():
@@ -119,6 +120,12 @@ def register_request_hooks(app: Flask) -> None:
     app.add_template_filter(audit_value)
     app.add_template_filter(stock.format_label, "label")
     app.add_template_filter(stock.mask_id_number, "mask_id")
+
+    @app.before_request
+    def _refuse_nul_in_pages():
+        # The API refuses it too, once the caller is authenticated (api/core.py).
+        if not request.path.startswith("/api/"):
+            refuse_nul()
 
     @app.after_request
     def _security_headers(response):

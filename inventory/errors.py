@@ -4,7 +4,7 @@ from flask import jsonify, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 
 class DomainError(Exception):
@@ -134,7 +134,12 @@ def register_error_handlers(app) -> None:
     def _http_error(error: HTTPException):
         status = error.code or 500
         message = HTTP_MESSAGES.get(status, error.description or "")
-        return error_response(status, HTTP_CODES.get(status, "error"), str(message))
+        response = app.make_response(error_response(status, HTTP_CODES.get(status, "error"),
+                                                    str(message)))
+        if isinstance(error, MethodNotAllowed) and error.valid_methods:
+            # The fresh answer would drop the Allow header a 405 must carry (RFC 9110 §15.5.6).
+            response.headers["Allow"] = ", ".join(sorted(error.valid_methods))
+        return response
 
     @app.errorhandler(OperationalError)
     def _database_busy(error: OperationalError):

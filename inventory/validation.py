@@ -8,9 +8,10 @@ import datetime as dt
 import math
 import re
 
+from flask import request
 from flask_babel import gettext as _
 
-from inventory.errors import ValidationError
+from inventory.errors import NotFound, ValidationError
 
 
 def listing(items) -> str:
@@ -70,6 +71,9 @@ class String(Field):
     def convert(self, value):
         if not isinstance(value, str):
             raise Invalid(_("应为文本"))
+        # The limit holds for what was sent, as the schema says, not for what is left once trimmed.
+        if len(value) > self.max_length and self.choices is None:
+            raise Invalid(_("不能超过 %(n)d 个字符", n=self.max_length))
         value = value.strip()
         if self.choices is not None:
             if value not in self.choices:
@@ -250,3 +254,18 @@ def load(spec: Object, data: dict, *, partial=False) -> dict:
         return spec.load(data, partial=partial)
     except Invalid as problem:
         raise ValidationError({"body": str(problem)}) from None
+
+
+def refuse_nul() -> None:
+    """A NUL in the path, a query parameter or a form field is bad input, refused before any lookup.
+
+    PostgreSQL text cannot hold NUL (it raises, which would be a 500), so no code, label or
+    number has one: a path with one names nothing (404), a parameter with one is malformed (422).
+    """
+    if "\x00" in request.path:
+        raise NotFound()
+    bad = {name for values in (request.args, request.form)
+           for name, value in values.items(multi=True) if "\x00" in name + value}
+    if bad:
+        raise ValidationError({name.replace("\x00", "") or "?": _("含有不允许的控制字符")
+                               for name in sorted(bad)})

@@ -203,3 +203,20 @@ def test_writers_of_one_process_take_turns_without_errors(sqlite_app):
     with sqlite_app.app_context():
         written = db.session.scalar(sa.select(sa.func.count()).select_from(Site))
     assert errors == [] and written == 16
+
+
+@pytest.mark.parametrize("path, status", [
+    ("/sites/?q=%00", 422), ("/sites/%00", 404), ("/s/%00", 404), ("/scan/lookup/%00", 404),
+    ("/stock/?site=a%00b", 422), ("/catalog/?q=%00", 422)])
+def test_a_nul_in_a_page_address_is_refused_not_a_500(client, login, make_user, path, status):
+    """PostgreSQL text cannot hold NUL; every page refuses it before looking anything up."""
+    login(make_user("admin"))
+    response = client.get(path)
+    assert response.status_code == status
+    assert "<html" in response.get_data(as_text=True)
+
+
+def test_a_wrong_method_names_the_right_ones(client, login, make_user):
+    login(make_user("admin"))
+    response = client.delete("/sites/")
+    assert response.status_code == 405 and set(response.headers["Allow"].split(", ")) >= {"GET"}

@@ -13,13 +13,14 @@ from inventory.db import db
 from inventory.errors import Unauthorized, ValidationError, error_response
 from inventory.sites.models import Site
 from inventory.stock.idempotency import BadKey, check_key, fingerprint, once
-from inventory.validation import listing
+from inventory.validation import listing, refuse_nul
 
 api = Blueprint("api", __name__, url_prefix="/api/v1")
 
 PUBLIC_ENDPOINTS = {"api.issue_token", "api.openapi_document"}
 DEFAULT_PER_PAGE = 50
 MAX_PER_PAGE = 500
+MAX_ID = 2**31 - 1  # integer ids (norms, movements, incidents) are 32-bit
 
 
 class BadRequest(Exception):
@@ -35,6 +36,9 @@ def _authenticate():
     if user is None:
         raise Unauthorized(_("缺少或无效的访问令牌"))
     g.api_user = user
+
+
+api.before_request(refuse_nul)  # after _authenticate: a stranger gets 401 first
 
 
 def json_body() -> dict:
@@ -87,7 +91,6 @@ def flag_arg(name: str, default: bool) -> bool:
 @api.errorhandler(BadRequest)
 def _bad_request(error):
     return error_response(400, "bad_request", str(error))
-
 
 
 def idempotent(work):

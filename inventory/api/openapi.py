@@ -3,7 +3,8 @@
 from flask import jsonify
 
 from inventory.api.auth import TOKEN_REQUEST
-from inventory.api.core import MAX_PER_PAGE, api
+from inventory.api.core import MAX_ID, MAX_PER_PAGE, api
+from inventory.api.stock import REVERSAL
 from inventory.catalog.services import CATEGORY, MATERIAL
 from inventory.norms.services import NORM
 from inventory.sites.services import AGREEMENT, SITE
@@ -71,8 +72,14 @@ def _query(name: str, description: str, schema=None) -> dict:
             "schema": schema or {"type": "string"}}
 
 
-PAGING = [_query("page", "页码，从 1 开始", {"type": "integer", "minimum": 1}),
-          _query("per_page", "每页条数，默认 50，最多 500", {"type": "integer", "minimum": 1})]
+def _or_empty(schema: dict) -> dict:
+    """A filter's schema: an empty value (``?status=``) is the same as leaving the filter out."""
+    return {"anyOf": [schema, {"type": "string", "maxLength": 0}]}
+
+
+PAGING = [_query("page", "页码，从 1 开始", {"type": "integer", "minimum": 1, "maximum": 10**9}),
+          _query("per_page", "每页条数，默认 50，最多 500（更大的值按 500）",
+                 {"type": "integer", "minimum": 1, "maximum": 10**9})]
 
 
 def _code_param(description: str) -> dict:
@@ -124,7 +131,7 @@ def build_document() -> dict:
             **_errors("401")}}},
         "/sites": {
             "get": {"summary": "站点列表（限于调用者的站点范围）", "security": secured,
-                    "parameters": [_query("kind", "站点类型", SITE.fields["kind"].schema()),
+                    "parameters": [_query("kind", "站点类型", _or_empty(SITE.fields["kind"].schema())),
                                    _query("parent", "上级站点编码"),
                                    _query("q", "按名称或编码搜索"), *PAGING],
                     "responses": {"200": _answer("200", "站点", _list_of("Site")),
@@ -298,8 +305,9 @@ def stock_paths(secured) -> dict:
     return {
         "/stock": {"get": {**get, "summary": "库存件列表（限于调用者的站点范围）", "parameters": [
             site, sub_sites, _query("material", "物资编码"),
-            _query("status", "状态", {"type": "string", "enum": list(STATUSES)}),
-            _query("expiring_before", "在此日期前到期", {"type": "string", "format": "date"}),
+            _query("status", "状态", _or_empty({"type": "string", "enum": list(STATUSES)})),
+            _query("expiring_before", "在此日期前到期",
+                   _or_empty({"type": "string", "format": "date"})),
             *PAGING],
             "responses": {"200": _answer("200", "库存件", _list_of("StockItem")),
                           **_errors("401", "403", "422")}}},
@@ -330,7 +338,8 @@ def stock_paths(secured) -> dict:
         "/issues": {
             "post": _post("发放（可归还物资为借用）", ISSUE.schema(), "201", "Issue", secured=secured),
             "get": {**get, "summary": "发放单列表", "parameters": [
-                site, _query("incident", "灾情事件"),
+                site, _query("incident", "灾情事件编号",
+                             _or_empty({"type": "integer", "minimum": 1, "maximum": MAX_ID})),
                 _query("outstanding", "仅含未归还借用", {"type": "string",
                                                    "enum": ["true", "false", "1", "0"]}),
                 *PAGING],
@@ -348,7 +357,8 @@ def stock_paths(secured) -> dict:
         "/transfers": {
             "post": _post("调拨申请", TRANSFER.schema(), "201", "Transfer", secured=secured),
             "get": {**get, "summary": "调拨单列表（调出或调入为调用者站点）", "parameters": [
-                _query("status", "状态", {"type": "string", "enum": list(TRANSFER_STATUSES)}),
+                _query("status", "状态",
+                       _or_empty({"type": "string", "enum": list(TRANSFER_STATUSES)})),
                 site, *PAGING],
                 "responses": {"200": _answer("200", "调拨单", _list_of("Transfer")),
                               **_errors("401", "403", "422")}}},
@@ -368,24 +378,25 @@ def stock_paths(secured) -> dict:
                                        secured=secured)},
         "/movements": {"get": {**get, "summary": "台账（最新在前）", "parameters": [
             site, _query("material", "物资编码"), _query("label", "标签"),
-            _query("kind", "类型", {"type": "string", "enum": list(MOVEMENT_KINDS)}),
-            _query("since", "起始日期", {"type": "string", "format": "date"}),
-            _query("until", "截止日期（含）", {"type": "string", "format": "date"}), *PAGING],
+            _query("kind", "类型", _or_empty({"type": "string", "enum": list(MOVEMENT_KINDS)})),
+            _query("since", "起始日期", _or_empty({"type": "string", "format": "date"})),
+            _query("until", "截止日期（含）", _or_empty({"type": "string", "format": "date"})),
+            *PAGING],
             "responses": {"200": _answer("200", "台账", _list_of("Movement")),
                           **_errors("401", "403", "422")}}},
         "/movements/{movement_id}/reverse": {
             "parameters": [{"name": "movement_id", "in": "path", "required": True,
-                            "schema": {"type": "integer", "minimum": 1}}],
+                            "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID}}],
             "post": {**_post("冲销入库、调整、报废或盘点记录", None, "201", "Movement",
                              secured=secured),
-                     "requestBody": {"required": False, **_json(_object({}, {"note": _STRING}))}}},
+                     "requestBody": {"required": False, **_json(REVERSAL.schema())}}},
     }
 
 
 def norm_paths(secured, patch_body) -> dict:
     """Norms and shortfalls."""
     norm_id = {"name": "norm_id", "in": "path", "required": True,
-               "schema": {"type": "integer", "minimum": 1, "maximum": 2147483647}}
+               "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID}}
     flag = {"type": "string", "enum": ["true", "false", "1", "0"]}
     return {
         "/norms": {

@@ -1,9 +1,12 @@
 """Stock, receipts, issues, returns, transfers, adjustments and the ledger (API.md)."""
 
+import re
+
 from flask import Response, g, jsonify, request
 from flask_babel import gettext as _
 
 from inventory.api.core import (
+    MAX_ID,
     api,
     choice_arg,
     date_arg,
@@ -11,15 +14,19 @@ from inventory.api.core import (
     idempotent,
     json_body,
     material_arg,
+    page_args,
     paginated,
     site_arg,
 )
 from inventory.auth.access import authorize, can
 from inventory.db import db
 from inventory.errors import NotFound, ValidationError
-from inventory.labels import qr
+from inventory.labels import guessing, qr
 from inventory.stock import queries, services
 from inventory.stock.models import MOVEMENT_KINDS, STATUSES, TRANSFER_STATUSES, Issue, Return
+from inventory.validation import Object, load
+
+REVERSAL = Object({"note": services.NOTE})
 
 
 def _iso(value):
@@ -105,11 +112,22 @@ def stock_summary():
     return jsonify(items=items)
 
 
+def _scanned_item(label: str):
+    """The item of a label the caller may see (404 unknown, 403 another site's, API.md); misses
+    count towards the label-guessing limit (labels/guessing.py)."""
+
+    def lookup():
+        item = services.get_item(label)
+        authorize(g.api_user, "stock.view", item.site)
+        return item
+
+    return guessing.look_up(g.api_user, lookup)
+
+
 @api.get("/stock/<label>")
 def get_stock_item(label):
     """One stock item with its scan URL and latest 20 movements."""
-    item = services.get_item(label)
-    authorize(g.api_user, "stock.view", item.site)
+    item = _scanned_item(label)
     return jsonify({**item_json(item), "scan_url": qr.scan_url(item.label),
                     "movements": [movement_json(m) for m in queries.item_movements(item)]})
 
@@ -117,16 +135,14 @@ def get_stock_item(label):
 @api.get("/stock/<label>/qr.png")
 def stock_qr_png(label):
     """The QR code of the item's scan URL, as PNG."""
-    item = services.get_item(label)
-    authorize(g.api_user, "stock.view", item.site)
+    item = _scanned_item(label)
     return Response(qr.png(qr.scan_url(item.label)), mimetype="image/png")
 
 
 @api.get("/stock/<label>/qr.svg")
 def stock_qr_svg(label):
     """The QR code of the item's scan URL, as SVG."""
-    item = services.get_item(label)
-    authorize(g.api_user, "stock.view", item.site)
+    item = _scanned_item(label)
     return Response(qr.svg(qr.scan_url(item.label)), mimetype="image/svg+xml")
 
 
@@ -159,11 +175,15 @@ def _issue(number) -> Issue:
 @api.get("/issues")
 def list_issues():
     """Issue documents; ``outstanding=true`` keeps those with loans still out."""
-    if request.args.get("incident"):
-        return jsonify(items=[], total=0, page=1, per_page=50)  # no incidents exist yet
-    query = queries.issues(g.api_user, site=_scoped_site(),
-                           outstanding=flag_arg("outstanding", False))
-    return jsonify(paginated(query, issue_json))
+    site, outstanding = _scoped_site(), flag_arg("outstanding", False)
+    incident = request.args.get("incident")
+    if incident and not (re.fullmatch(r"[0-9]{1,10}", incident) and 1 <= int(incident) <= MAX_ID):
+        raise ValidationError({"incident": _("应为正整数")})
+    if incident:
+        page, per_page = page_args()
+        return jsonify(items=[], total=0, page=page, per_page=per_page)  # no incidents exist yet
+    return jsonify(paginated(queries.issues(g.api_user, site=site, outstanding=outstanding),
+                             issue_json))
 
 
 @api.get("/issues/<number>")
@@ -249,9 +269,9 @@ def create_adjustment():
 def reverse_movement(movement_id):
     """冲销: append the opposite of a receipt, adjustment or write-off."""
     def work():
-        note = (json_body() if request.get_data() else {}).get("note", "")
+        fields = load(REVERSAL, json_body()) if request.get_data() else {}
         return 201, movement_json(services.reverse(actor=g.api_user, movement_id=movement_id,
-                                                   note=note if isinstance(note, str) else ""))
+                                                   note=fields.get("note", "")))
     return idempotent(work)
 
 

@@ -29,3 +29,17 @@ def test_labels_of_another_site_count_as_misses_too(app, client, login, make_use
     login(make_user("keeper", sites=["GT-XB"]))
     assert [client.get(f"/s/{foreign['label']}").status_code for _ in range(3)] == [404] * 3
     assert client.get(f"/s/{foreign['label']}").status_code == 429
+
+
+def test_the_api_counts_unknown_and_foreign_labels_too(app, manager, keeper):
+    app.extensions["label_misses"].limit = 4
+    foreign = receive(manager, site="GT-NH", material="WATER", quantity=1)["items"][0]
+    own = receive(keeper, material="WATER", quantity=1)["items"][0]
+    answers = [keeper.get("/stock/ZZZZZZZZZZZZZZZZ").status_code,
+               keeper.get(f"/stock/{foreign['label']}").status_code,
+               keeper.get(f"/stock/{foreign['label']}/qr.png").status_code,
+               keeper.get("/stock/ZZZZZZZZZZZZZZZZ/qr.svg").status_code]
+    assert answers == [404, 403, 403, 404]
+    refused = keeper.get(f"/stock/{own['label']}")
+    assert refused.status_code == 429 and refused.json["error"]["code"] == "too_many_requests"
+    assert manager.get(f"/stock/{own['label']}").status_code == 200

@@ -1,0 +1,257 @@
+"""The number of SQL statements a GET makes does not grow with the rows it shows (QUALITY.md F3).
+
+Every GET route of the URL map is requested, pages and API alike, once with 3 rows of each kind
+(sites, materials, items, movements, issues and loans, transfers, norms, users, audit entries,
+alerts of every sort) and again after 30 more of each; each must make exactly as many statements
+both times, and none may write. A route with arguments gets real codes, labels and numbers from
+``ROUTE_VALUES``; a new GET route with arguments that is not there fails the test until someone
+says what to request it with. Statements are counted with a ``before_cursor_execute`` listener.
+"""
+
+import datetime as dt
+import re
+from collections import Counter
+
+import pytest
+import sqlalchemy as sa
+from flask import url_for
+
+from inventory.db import db
+from inventory.stock.models import IssueLine, StockItem, Transfer
+from tests.stock.conftest import Api, catalog, receive
+
+__all__ = ["catalog"]
+
+SMALL, LARGE = 3, 30
+
+# Query strings for routes that show more with them (the label sheet needs a site).
+QUERIES = {
+    "labels.item_labels": "?site=GT-XB",
+    "stock.index": "?site=GT-XB&include_sub_sites=1",
+    "stock.ledger": "?site=GT-XB",
+    "api.list_stock": "?per_page=500",
+    "api.list_movements": "?per_page=500",
+    "api.list_sites": "?per_page=500",
+    "api.list_materials": "?per_page=500",
+    "api.list_norms": "?per_page=500",
+    "api.list_issues": "?per_page=500",
+    "api.list_transfers": "?per_page=500",
+    "api.shortfalls": "?all=true",
+}
+
+# Routes with arguments, and what fills them: a key of the ``grown`` record below.
+ROUTE_VALUES = {
+    "labels.scan": {"label": "water"},
+    "labels.lookup": {"label": "water"},
+    "labels.qr_image": {"label": "water"},
+    "labels.scan_site": {"code": "site"},
+    "labels.site_label": {"code": "site"},
+    "labels.receipt_labels": {"number": "receipt"},
+    "stock.item": {"label": "water"},
+    "stock.adjust": {"label": "water"},
+    "stock.test_run": {"label": "generator"},
+    "stock.issue_slip": {"number": "issue"},
+    "stock.give_back": {"number": "issue"},
+    "stock.receipt": {"number": "receipt"},
+    "stock.transfer": {"number": "transfer"},
+    "stock.receive_transfer": {"number": "transfer"},
+    "sites.show": {"code": "site"},
+    "sites.edit": {"code": "site"},
+    "catalog.show": {"code": "material"},
+    "catalog.edit": {"code": "material"},
+    "catalog.edit_category": {"code": "category"},
+    "norms.edit": {"norm_id": "norm"},
+    "auth.edit_user": {"username": "username"},
+    "api.get_stock_item": {"label": "water"},
+    "api.stock_qr_png": {"label": "water"},
+    "api.stock_qr_svg": {"label": "water"},
+    "api.get_issue": {"number": "issue"},
+    "api.get_return": {"number": "return"},
+    "api.get_transfer": {"number": "transfer"},
+    "api.get_site": {"code": "site"},
+    "api.get_material": {"code": "material"},
+    "api.get_norm": {"norm_id": "norm"},
+}
+# Routes that send a signed-in user on: the login page, and a storeroom's door label (to its stock).
+REDIRECTS = {"auth.login", "labels.scan_site"}
+# Answered without the database: files from disk, and the OpenAPI document built from code.
+NOT_REQUESTED = {"static", "api.openapi_document"}
+
+
+def _ok(response):
+    assert response.status_code in (200, 201), (response.request.path, response.status_code,
+                                                response.get_data(as_text=True)[:300])
+    return response.json
+
+
+def grow(app, api, make_user, water: str, tag: str, n: int) -> dict:
+    """Add ``n`` of each kind of row; return the records whose pages show them."""
+    today = dt.date.today()
+    lots, serials = [], []
+    for i in range(n):
+        code = f"{tag}{i:02d}"
+        site = {"code": code, "name": f"储备点{code}", "kind": "village_point", "parent": "GT-XB"}
+        if i % 3 == 0:
+            site.update(kind="agreement_site", agreement={
+                "partner": f"超市{code}", "number": f"XY-{code}", "valid_from": "2026-01-01",
+                "valid_to": (today + dt.timedelta(days=30)).isoformat()})
+        _ok(api.post("/sites", site))
+        for kind, codes in (("lot", lots), ("serial", serials)):
+            material = f"{tag}{kind[0].upper()}{i:02d}"
+            _ok(api.post("/materials", {
+                "code": material, "name": f"物资{material}", "category": "1-05", "unit": "件",
+                "tracking": kind, "returnable": True, "needs_testing": kind == "serial"}))
+            codes.append(material)
+        receive(api, material=lots[-1], quantity=10, lot=f"P{code}",
+                expiry_date=(today + dt.timedelta(days=30)).isoformat())
+        receive(api, material=serials[-1], quantity=1, serials=[f"SN-{code}"])
+        receive(api, site=code, material=lots[-1], quantity=5)
+        norm = _ok(api.post("/norms", {"name": f"定额{code}", "site_kind": "village_point",
+                                       "materials": [lots[-1]], "min_quantity": 50,
+                                       "per_person": 0}))
+        make_user("keeper", sites=[code], username=f"keeper{code.lower()}")
+        transfer = _ok(api.post("/transfers", {"from_site": "GT-XB", "to_site": "GT-NH",
+                                               "lines": [{"material": lots[-1], "quantity": 1}]}))
+        if i % 2:
+            _ok(api.post(f"/transfers/{transfer['number']}/dispatch"))
+        _ok(api.post("/issues", {"site": "GT-XB", "recipient": {"type": "person", "name": f"张{code}"},
+                                 "lines": [{"material": lots[-1], "quantity": 1,
+                                            "due_back": today.isoformat()}]}))
+        _ok(api.post("/adjustments", {"label": water, "delta": -1, "reason": "damaged"}))
+    issue = _ok(api.post("/issues", {
+        "site": "GT-XB", "recipient": {"type": "household", "name": "受灾户"},
+        "lines": [{"material": code, "quantity": 2, "due_back": today.isoformat()} for code in lots]}))
+    returned = _ok(api.post("/returns", {"issue": issue["number"], "lines": [
+        {"issue_line": line["id"], "quantity": 1, "condition": "good"} for line in issue["lines"]]}))
+    transfer = _ok(api.post("/transfers", {"from_site": "GT-XB", "to_site": "GT-NH", "lines": [
+        {"material": code, "quantity": 1} for code in lots]}))
+    _ok(api.post(f"/transfers/{transfer['number']}/dispatch"))
+    receipt = receive(api, site="GT", material="GEN", quantity=n,
+                      serials=[f"GEN-{tag}-{i}" for i in range(n)])
+    with app.app_context():
+        # Overdue loans, late transfers and expired lots, for the alerts.
+        yesterday = today - dt.timedelta(days=1)
+        db.session.execute(sa.update(IssueLine).values(due_date=yesterday))
+        db.session.execute(sa.update(Transfer).where(Transfer.status == "in_transit")
+                           .values(dispatched_at=dt.datetime.now(dt.UTC) - dt.timedelta(days=5)))
+        db.session.execute(sa.update(StockItem).where(StockItem.lot.like(f"P{tag}%"),
+                                                      StockItem.id % 2 == 0)
+                           .values(expiry_date=yesterday))
+        db.session.commit()
+    return {"water": water, "generator": receipt["items"][0]["label"], "site": "GT-XB",
+            "material": "WATER", "category": "1-05", "norm": norm["id"], "username": "root",
+            "issue": issue["number"], "return": returned["number"], "transfer": transfer["number"],
+            "receipt": receipt["number"]}
+
+
+def _rules(app) -> dict[str, str]:
+    """Every GET endpoint and its rule, but those that never touch the database."""
+    return {rule.endpoint: rule.rule for rule in app.url_map.iter_rules()
+            if "GET" in rule.methods and rule.endpoint not in NOT_REQUESTED}
+
+
+def _url(app, endpoint: str, grown: dict) -> str:
+    names = ROUTE_VALUES.get(endpoint, {})
+    with app.test_request_context():
+        url = url_for(endpoint, **{name: grown[key] for name, key in names.items()})
+    return url + QUERIES.get(endpoint, "")
+
+
+def _statements(app, client, headers, urls: dict[str, str]) -> tuple[dict, list]:
+    """How many statements each URL makes (after one warm-up request), and any writes."""
+    counts, writes, seen = {}, [], []
+
+    def count(conn, cursor, statement, parameters, context, executemany):
+        seen.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    for endpoint, url in urls.items():
+        _check(client.get(url, headers=headers), endpoint, url)
+        sa.event.listen(engine, "before_cursor_execute", count)
+        try:
+            seen.clear()
+            _check(client.get(url, headers=headers), endpoint, url)
+        finally:
+            sa.event.remove(engine, "before_cursor_execute", count)
+        counts[endpoint] = len(seen)
+        writes += [f"{url}: {s[:80]}" for s in seen
+                   if re.match(r"\s*(INSERT|UPDATE|DELETE)\b", s, re.IGNORECASE)]
+    return counts, writes
+
+
+def _check(response, endpoint, url):
+    expected = 302 if endpoint in REDIRECTS else 200
+    assert response.status_code == expected, (url, response.status_code,
+                                              response.get_data(as_text=True)[:300])
+
+
+@pytest.fixture
+def admin(client, make_user, token_for, login, county, catalog):
+    """An admin, logged in for the pages and with a token for the API."""
+    make_user("admin", username="root")
+    login("root")
+    return Api(client, token_for("root"))
+
+
+LISTS = ["/sites", "/materials", "/stock", "/movements", "/issues", "/transfers", "/norms"]
+
+
+def _totals(api) -> dict[str, int]:
+    return {path: _ok(api.get(path))["total"] for path in LISTS}
+
+
+@pytest.fixture
+def per_row_route(app):
+    """A route that loads each stock item on its own (added before the app's first request)."""
+    def one_query_per_item():
+        items = db.session.scalars(sa.select(StockItem.id)).all()
+        return str([db.session.get(StockItem, item_id).label for item_id in items])
+
+    app.add_url_rule("/test/per-row", "per_row", one_query_per_item)
+
+
+@pytest.mark.usefixtures("per_row_route")
+def test_the_guard_sees_a_query_per_row(app, client, admin):
+    """A page that loads each row on its own makes more statements with more rows."""
+    counts, made = [], 0
+    for n in (SMALL, LARGE):
+        while made < n:
+            receive(admin, material="QUILT", quantity=1, lot=f"L{made}")
+            made += 1
+        found, _writes = _statements(app, client, admin.headers, {"per_row": "/test/per-row"})
+        counts.append(found["per_row"])
+    assert counts[1] - counts[0] >= LARGE - SMALL, counts
+
+
+def test_every_get_route_is_requested(app):
+    unfilled = sorted(endpoint for endpoint, rule in _rules(app).items()
+                      if "<" in rule and endpoint not in ROUTE_VALUES)
+    assert not unfilled, f"GET routes with arguments the query-count test does not fill: {unfilled}"
+    stale = sorted(set(ROUTE_VALUES) - set(_rules(app)))
+    assert not stale, f"ROUTE_VALUES names routes that no longer exist: {stale}"
+
+
+def test_statements_per_get_do_not_grow_with_the_rows(app, client, make_user, admin):
+    # One lot of water whose ledger history grows with every round.
+    water = receive(admin, material="WATER", quantity=1000, lot="W1")["items"][0]["label"]
+
+    def measure(tag, n):
+        grown = grow(app, admin, make_user, water, tag, n)
+        return _statements(app, client, admin.headers,
+                           {endpoint: _url(app, endpoint, grown) for endpoint in _rules(app)})
+
+    small, small_writes = measure("QA", SMALL)
+    before = _totals(admin)
+    large, large_writes = measure("QB", LARGE)
+    after = _totals(admin)
+    # The lists did get longer.
+    assert not [path for path in LISTS if after[path] < before[path] + LARGE], (before, after)
+
+    assert set(small) == set(_rules(app))
+    grew = {endpoint: (small[endpoint], large[endpoint]) for endpoint in small
+            if large[endpoint] != small[endpoint]}
+    assert not grew, f"statements grew from {SMALL} to {LARGE + SMALL} rows of each kind: {grew}"
+    assert not small_writes + large_writes, "a GET wrote to the database"
+    # The guard measures something: every page and list reads the database.
+    assert min(small.values()) >= 1, Counter(small).most_common()
