@@ -323,7 +323,7 @@ def stock_paths(secured) -> dict:
                         "type": "object", "required": ["scan_url", "movements"],
                         "properties": {"scan_url": _STRING, "movements": {
                             "type": "array", "items": _ref("Movement")}}}]}),
-                        **_errors("401", "403", "404")}}},
+                        **_errors("401", "403", "404", "429")}}},
         **{f"/stock/{{label}}/qr.{kind}": {
             "parameters": [{"name": "label", "in": "path", "required": True,
                             "schema": {"type": "string", "minLength": 1, "maxLength": 40}}],
@@ -331,7 +331,7 @@ def stock_paths(secured) -> dict:
                 "200": {"description": "二维码图片",
                         "content": {media: {"schema": {"type": "string",
                                                        "contentMediaType": media}}}},
-                **_errors("401", "403", "404")}}}
+                **_errors("401", "403", "404", "429")}}}
             for kind, media in (("png", "image/png"), ("svg", "image/svg+xml"))},
         "/receipts": {"post": _post("入库", RECEIPT.schema(), "201", "ReceiptAnswer",
                                     secured=secured)},
