@@ -15,6 +15,7 @@ import datetime as dt
 import itertools
 import json
 import os
+import re
 import socket
 import sqlite3
 import statistics
@@ -177,7 +178,7 @@ class RawIssues:
         cursor.execute("COMMIT")
 
     def rate(self, clients, labels, seconds) -> float:
-        done, lock, keys = [0], threading.Lock(), itertools.count()
+        done, lock, keys, run = [0], threading.Lock(), itertools.count(), uuid.uuid4().hex[:8]
         barrier = threading.Barrier(len(clients))
 
         def worker(client, label):
@@ -185,7 +186,7 @@ class RawIssues:
             barrier.wait()
             stop, count = time.perf_counter() + seconds, 0
             while time.perf_counter() < stop:
-                self.one(connection, client, label, f"raw-{next(keys)}")
+                self.one(connection, client, label, f"raw-{run}-{next(keys)}")
                 count += 1
             connection.close()
             with lock:
@@ -307,10 +308,21 @@ def _median_ratio(pairs):
         statistics.median(b for _, b in pairs)
 
 
-def _run_all(base, clients, rounds, seconds, url, dialect, scale):
+def _logged_in_cookie(base: str, username: str) -> str:
+    """The session cookie of a browser that logged in through the login form (CSRF token and
+    all); the load then sends it without following redirects, so a lost login shows as 302."""
     session = requests.Session()
-    session.post(f"{base}/login", data={"username": clients[0]["username"], "password": PASSWORD})
-    cookie = "; ".join(f"{k}={v}" for k, v in session.cookies.items())
+    form = session.get(f"{base}/login").text
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', form)
+    token = token or re.search(r'name="csrf_token" value="([^"]+)"', form)
+    answer = session.post(f"{base}/login", allow_redirects=False, data={
+        "username": username, "password": PASSWORD, "csrf_token": token.group(1)})
+    assert answer.status_code == 302, f"login failed: {answer.status_code}"
+    return "; ".join(f"{k}={v}" for k, v in session.cookies.items())
+
+
+def _run_all(base, clients, rounds, seconds, url, dialect, scale):
+    cookie = _logged_in_cookie(base, clients[0]["username"])
     results, ok = [], lambda run: set(run["statuses"]) <= {"200", "201"}
 
     scans, good = [], True

@@ -61,29 +61,27 @@ def _site_filter(query, user, site, include_sub_sites, site_table):
 def stock_summary(user, *, site=None, include_sub_sites=False) -> list[dict]:
     """Per material: available and damaged on the shelf, out on loan, and on its way here.
 
-    Three grouped queries whatever the number of items; nothing is summed in Python loops.
+    Three grouped queries whatever the number of items; nothing is summed in Python loops. Each
+    names its sites by id (a subquery over the site tree) rather than joining sites and matching
+    their paths: a path prefix cannot use an index, and SQLite then read every item in the
+    database to find a town's (4.4 ms of a 7 ms page at county scale, bench/README).
     """
-    shelf = _site_filter(
-        sa.select(StockItem.material_id,
-                  sa.func.sum(sa.case((StockItem.status == "available", StockItem.quantity),
-                                      else_=0)),
-                  sa.func.sum(sa.case((StockItem.status == "damaged", StockItem.quantity),
-                                      else_=0)))
-        .join(Site, StockItem.site_id == Site.id).group_by(StockItem.material_id),
-        user, site, include_sub_sites, Site)
+    sites = _site_filter(sa.select(Site.id), user, site, include_sub_sites, Site)
+    shelf = (sa.select(StockItem.material_id,
+                       sa.func.sum(sa.case((StockItem.status == "available", StockItem.quantity),
+                                           else_=0)),
+                       sa.func.sum(sa.case((StockItem.status == "damaged", StockItem.quantity),
+                                           else_=0)))
+             .where(StockItem.site_id.in_(sites)).group_by(StockItem.material_id))
     outstanding = IssueLine.quantity - IssueLine.returned - IssueLine.damaged - IssueLine.lost
-    loans = _site_filter(
-        sa.select(StockItem.material_id, sa.func.sum(outstanding))
-        .select_from(IssueLine).join(StockItem, IssueLine.item_id == StockItem.id)
-        .join(Site, StockItem.site_id == Site.id)
-        .where(IssueLine.is_loan.is_(True)).group_by(StockItem.material_id),
-        user, site, include_sub_sites, Site)
-    incoming = _site_filter(
-        sa.select(TransferLine.material_id, sa.func.sum(TransferLine.quantity))
-        .join(Transfer, TransferLine.transfer_id == Transfer.id)
-        .join(Site, Transfer.to_site_id == Site.id)
-        .where(Transfer.status == "in_transit").group_by(TransferLine.material_id),
-        user, site, include_sub_sites, Site)
+    loans = (sa.select(StockItem.material_id, sa.func.sum(outstanding))
+             .select_from(IssueLine).join(StockItem, IssueLine.item_id == StockItem.id)
+             .where(IssueLine.is_loan.is_(True), StockItem.site_id.in_(sites))
+             .group_by(StockItem.material_id))
+    incoming = (sa.select(TransferLine.material_id, sa.func.sum(TransferLine.quantity))
+                .join(Transfer, TransferLine.transfer_id == Transfer.id)
+                .where(Transfer.status == "in_transit", Transfer.to_site_id.in_(sites))
+                .group_by(TransferLine.material_id))
     figures: dict[int, dict] = {}
     for material_id, available, damaged in db.session.execute(shelf):
         figures.setdefault(material_id, {})
