@@ -100,7 +100,8 @@ def users():
 
 
 def _site_choices():
-    sites = db.session.scalars(visible_sites(current_user, include_inactive=False)).all()
+    sites = db.session.scalars(visible_sites(current_user, include_inactive=False,
+                                             details=False)).all()
     return choices((site.code, f"{site.code} {site.name}") for site in sites
                    if site.kind != "agreement_site")
 

@@ -187,7 +187,8 @@ def site_label(code):
 @login_required
 def index():
     """Choose which labels to print: a site, then all its items or some of them."""
-    sites = [site for site in db.session.scalars(visible_sites(current_user, include_inactive=False))]
+    sites = db.session.scalars(visible_sites(current_user, include_inactive=False,
+                                             details=False)).all()
     materials = db.session.scalars(sa.select(Material).where(Material.active.is_(True))
                                    .order_by(Material.code)).all()
     return render_template("labels/index.html", sites=sites, materials=materials,

@@ -85,7 +85,8 @@ def _parent_choices(site=None):
 
     The site's current parent stays offered even where the user could not choose it anew.
     """
-    sites = db.session.scalars(visible_sites(current_user, include_inactive=False)).all()
+    sites = db.session.scalars(visible_sites(current_user, include_inactive=False,
+                                             details=False)).all()
     pairs = [(s.code, f"{s.code} {s.name}") for s in sites
              if s.kind != "agreement_site" and (site is None or not s.within(site))]
     if site is not None and site.parent and site.parent.code not in dict(pairs):

@@ -40,7 +40,8 @@ EXPIRY_WINDOWS = (30, 90, 180)
 
 def _sites_for(permission: str) -> list[Site]:
     """Active sites where the user may do ``permission``, in tree order."""
-    return [site for site in db.session.scalars(visible_sites(current_user, include_inactive=False))
+    return [site for site in db.session.scalars(visible_sites(current_user, include_inactive=False,
+                                                              details=False))
             if can(current_user, permission, site)]
 
 
@@ -175,12 +176,22 @@ def index():
         current_user, site=site, include_sub_sites=include_sub, material=material, status=status,
         expiring_before=dt.date.today() + dt.timedelta(days=expiring) if expiring else None)
     page = db.paginate(query, page=page_number(), per_page=50, error_out=False)
-    summary = queries.stock_summary(current_user, site=site, include_sub_sites=True) if site else []
     return render_template("stock/index.html", page=page, site=site, material=material,
                            status=status, expiring=expiring, include_sub=include_sub,
-                           summary=summary, sites=_sites_for("stock.view"),
-                           materials=_material_choices(), windows=EXPIRY_WINDOWS,
-                           today=dt.date.today())
+                           sites=_sites_for("stock.view"), materials=_material_choices(),
+                           windows=EXPIRY_WINDOWS, today=dt.date.today())
+
+
+@blueprint.get("/summary")
+@login_required
+def summary():
+    """Per material, at a site and below (or everywhere the user sees): on the shelf, out on
+    loan, on its way here, damaged. Its own page, so the stock list a keeper opens after every
+    scan does not pay for totals they seldom look at."""
+    site = _home_site()
+    return render_template("stock/summary.html", site=site,
+                           rows=queries.stock_summary(current_user, site=site,
+                                                      include_sub_sites=True))
 
 
 @blueprint.get("/item/<label>")

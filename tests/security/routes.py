@@ -135,6 +135,7 @@ def calls(w) -> dict[str, list[Call]]:
         "stock.index": [read("/stock/", shared=True),
                         read(f"/stock/?material={w.material}&sub=1", shared=True),
                         read(f"/stock/?site={b}"), read(f"/stock/?site={b}&sub=1")],
+        "stock.summary": [read("/stock/summary", shared=True), read(f"/stock/summary?site={b}")],
         "stock.item": [read(f"/stock/item/{w.b_label}"), read(f"/stock/item/{w.b_serial_label}")],
         "stock.adjust": [read(f"/stock/item/{w.b_label}/adjust"),
                          form(f"/stock/item/{w.b_label}/adjust", delta="-1",

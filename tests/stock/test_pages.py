@@ -141,6 +141,7 @@ def test_every_stock_page_renders_for_every_role(client, login, make_user, keepe
     for path in ("/stock/", "/stock/?site=GT-XB&status=available&expiring=90&sub=1",
                  f"/stock/item/{item['label']}", "/stock/issues", "/stock/loans?overdue=1",
                  "/stock/transfers", "/stock/ledger?kind=receipt&since=2020-01-01&until=bad",
+                 "/stock/summary", "/stock/summary?site=GT-XB",
                  "/stock/receipts/" + keeper.get("/movements").json["items"][0]["document"]):
         assert client.get(path).status_code == 200, path
 
@@ -150,10 +151,25 @@ def test_a_keeper_of_another_town_sees_nothing_of_it(client, login, make_user, k
     login(make_user("keeper", sites=["GT-NH"]))
     assert client.get(f"/stock/item/{item['label']}").status_code == 403
     assert client.get("/stock/?site=GT-XB").status_code == 403
+    assert client.get("/stock/summary?site=GT-XB").status_code == 403
     assert item["label"] not in client.get("/stock/").get_data(as_text=True)
     assert item["label"] not in client.get("/stock/ledger").get_data(as_text=True)
     assert client.post("/stock/receive", data={"site": "GT-XB", "material": "WATER",
                                                "quantity": "1"}).status_code == 403
+
+
+def test_the_summary_page_totals_a_town_and_its_villages_by_material(keeper_page, keeper):
+    receive(keeper, material="WATER", quantity=7)
+    receive(keeper, site="GT-XB-HP", material="WATER", quantity=5)
+    receive(keeper, material="TENT", quantity=4)
+    assert keeper.post("/issues", {"site": "GT-XB", "recipient": {"type": "person", "name": "李"},
+                                   "lines": [{"material": "TENT", "quantity": 3}]}).status_code == 201
+    assert "按物资汇总" in keeper_page.get("/stock/?site=GT-XB").get_data(as_text=True)
+    page = keeper_page.get("/stock/summary?site=GT-XB").get_data(as_text=True)
+    rows = dict((code, figures) for code, *figures in re.findall(
+        r"<tr><td>(\w+)</td>" + r'<td class="num">(\d+)</td>' * 4, page))
+    # available, on loan, in transit, damaged
+    assert rows == {"WATER": ["12", "0", "0", "0"], "TENT": ["1", "3", "0", "0"]}
 
 
 def test_an_issue_form_without_lines_says_so(keeper_page):
