@@ -165,3 +165,54 @@ def test_odd_idempotency_keys_are_refused_or_kept_opaque(keeper, key, status):
         again = keeper.post("/receipts", body, key=key)
         assert again.status_code == 201 and again.json == first.json
     assert keeper.get("/movements").json["total"] == (1 if status == 201 else 0)
+
+
+def test_a_phone_that_changes_network_stays_logged_in(app, client, login, make_user):
+    """S6: protection is "basic" (sessions are revoked server-side instead), so moving from
+    Wi-Fi to the mobile network mid-shift does not log the keeper out."""
+    login(make_user("viewer"))
+    moved = client.get("/stock/", environ_base={"REMOTE_ADDR": "10.20.30.40"},
+                       headers={"X-Forwarded-For": "203.0.113.9"})
+    assert moved.status_code == 200
+
+
+def test_a_forged_forwarded_for_is_ignored_without_a_trusted_proxy(app, make_user):
+    """S6: with TRUSTED_PROXIES=0 the client's own X-Forwarded-For is not its address, so it
+    cannot dodge the per-address login throttle by inventing a new one each time."""
+    assert app.config["TRUSTED_PROXIES"] == 0
+    app.config["LOGIN_FAILURES_PER_ADDRESS"] = 5
+    client = app.test_client()
+    for number in range(5):
+        make_user("viewer", username=f"spray{number}")
+        client.post("/login", data={"username": f"spray{number}", "password": "spray-password"},
+                    headers={"X-Forwarded-For": f"198.51.100.{number}"})
+    make_user("viewer", username="fresh")
+    response = client.post("/login", data={"username": "fresh", "password": PASSWORD},
+                           headers={"X-Forwarded-For": "198.51.100.99"})
+    assert response.status_code == 429
+
+
+def test_behind_a_trusted_proxy_the_forwarded_address_counts(instance_dir, sqlite_url, make_user,
+                                                              monkeypatch):
+    """S6: with TRUSTED_PROXIES=1 (one nginx in front) the proxy's X-Forwarded-For is the
+    address, so one client's failures do not lock out everyone behind the same proxy."""
+    monkeypatch.setenv("TRUSTED_PROXIES", "1")
+    proxied = create_app({"INSTANCE_PATH": str(instance_dir), "SQLALCHEMY_DATABASE_URI": sqlite_url,
+                          "WTF_CSRF_ENABLED": False, "LOGIN_FAILURES_PER_ADDRESS": 3})
+    with proxied.app_context():
+        from inventory.auth.access import COMMAND_LINE
+        from inventory.auth.services import create_user
+        for name in ("a", "b", "c", "fresh"):
+            create_user(username=f"proxied-{name}", role="viewer", password=PASSWORD,
+                        site_codes=[], actor=COMMAND_LINE)
+    client = proxied.test_client()
+    for name in ("a", "b", "c"):
+        client.post("/login", data={"username": f"proxied-{name}", "password": "wrong password"},
+                    headers={"X-Forwarded-For": "198.51.100.1"})
+    blocked = client.post("/login", data={"username": "proxied-fresh", "password": PASSWORD},
+                          headers={"X-Forwarded-For": "198.51.100.1"})
+    other = client.post("/login", data={"username": "proxied-fresh", "password": PASSWORD},
+                        headers={"X-Forwarded-For": "198.51.100.2"})
+    with proxied.app_context():
+        db.engine.dispose()
+    assert blocked.status_code == 429 and other.status_code == 302
