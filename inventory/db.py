@@ -41,7 +41,6 @@ _unit_depth: ContextVar[int] = ContextVar("unit_depth", default=0)
 _write_unit: ContextVar[bool] = ContextVar("write_unit", default=False)
 
 
-
 class _WriterQueue:
     """SQLite: the write units of one process waiting their turn (see configure_engine)."""
 
@@ -64,8 +63,9 @@ _sqlite_writers: "weakref.WeakKeyDictionary[sa.Engine, _WriterQueue]" = weakref.
 def configure_engine(engine: sa.Engine, *, busy_timeout_ms: int) -> None:
     """Give SQLite its durability profile and let write units begin with BEGIN IMMEDIATE.
 
-    A writer waits up to ``busy_timeout_ms`` for the write lock; past that the request answers
-    503 with Retry-After (errors.py), never "database is locked" as a 500.
+    A writer waits up to ``busy_timeout_ms`` for its turn in its process and as long again for
+    the database's write lock; past either the request answers 503 with Retry-After (errors.py),
+    never "database is locked" as a 500.
 
     How a writer waits matters as much as how long. SQLite's own busy handler sleeps in steps
     that grow to 100 ms, so under a queue of writers most of the wait was spent asleep after the

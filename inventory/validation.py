@@ -82,8 +82,6 @@ class String(Field):
         if len(value) < self.min_length:
             raise Invalid(_("不能为空") if self.min_length == 1 else
                           _("至少 %(n)d 个字符", n=self.min_length))
-        if len(value) > self.max_length:
-            raise Invalid(_("不能超过 %(n)d 个字符", n=self.max_length))
         if CONTROL_CHARACTERS.search(value) or (not self.multiline and ("\n" in value or "\r" in value)):
             raise Invalid(_("含有不允许的控制字符"))
         if self.pattern and not re.fullmatch(self.pattern, value):
