@@ -129,50 +129,57 @@ class RawIssues:
     def one(self, connection, client, label, key):
         p = "?" if self.dialect == "sqlite" else "%s"
         cursor = connection.cursor()
-        cursor.execute("BEGIN")
-        cursor.execute(f"SELECT t.id, u.id FROM api_tokens t JOIN users u ON u.id = t.user_id "
-                       f"WHERE t.digest = {p}", (_digest(client["token"]),))
-        user_id = cursor.fetchone()[1]
-        cursor.execute(f"SELECT s.id FROM user_sites us JOIN sites s ON s.id = us.site_id "
-                       f"WHERE us.user_id = {p}", (user_id,))
-        cursor.fetchall()
-        cursor.execute("COMMIT")
-        cursor.execute("BEGIN IMMEDIATE" if self.dialect == "sqlite" else "BEGIN")
         now = dt.datetime.now(dt.UTC)
         stamp = now if self.dialect == "postgresql" else now.strftime("%Y-%m-%d %H:%M:%S.%f")
-        cursor.execute(f"SELECT id, status FROM idempotency_records WHERE user_id = {p} AND key = {p}",
-                       (user_id, key))
+        cursor.execute("BEGIN")
+        cursor.execute(f"SELECT u.id, u.username, u.role, u.active, s.id, s.code, s.path "
+                       f"FROM users u JOIN api_tokens t ON t.user_id = u.id "
+                       f"LEFT JOIN user_sites us ON us.user_id = u.id "
+                       f"LEFT JOIN sites s ON s.id = us.site_id "
+                       f"WHERE t.digest = {p} AND t.expires_at > {p} AND u.active ORDER BY s.code",
+                       (_digest(client["token"]), stamp))
+        user_id = cursor.fetchall()[0][0]
+        cursor.execute("COMMIT")
+        cursor.execute("BEGIN IMMEDIATE" if self.dialect == "sqlite" else "BEGIN")
+        cursor.execute(f"SELECT fingerprint, status, body FROM idempotency_records "
+                       f"WHERE user_id = {p} AND key = {p}", (user_id, key))
         cursor.fetchone()
         cursor.execute(f"INSERT INTO idempotency_records (user_id, key, fingerprint, status, body, "
                        f"created_at) VALUES ({p}, {p}, 'x', 0, '', {p}) RETURNING id",
                        (user_id, key, stamp))
         record_id = cursor.fetchone()[0]
-        cursor.execute(f"SELECT id, path FROM sites WHERE code = {p}", (client["site"],))
+        cursor.execute(f"SELECT id, code, path FROM sites WHERE code = {p}", (client["site"],))
         site_id = cursor.fetchone()[0]
-        cursor.execute(f"SELECT id FROM stock_items WHERE label = {p}", (label,))
+        cursor.execute(f"SELECT i.id, i.site_id, i.material_id, m.returnable FROM stock_items i "
+                       f"JOIN materials m ON m.id = i.material_id WHERE i.label = {p}", (label,))
         item_id = cursor.fetchone()[0]
         lock = " FOR UPDATE" if self.dialect == "postgresql" else ""
-        cursor.execute(f"SELECT id, quantity FROM stock_items WHERE id = {p}{lock}", (item_id,))
-        cursor.fetchone()
+        cursor.execute(f"SELECT id, quantity, status, moved_to_id FROM stock_items WHERE id IN ({p}) "
+                       f"ORDER BY id{lock}", (item_id,))
+        cursor.fetchall()
         year = dt.date.today().year
         cursor.execute(f"UPDATE document_counters SET last = last + 1 WHERE prefix = 'FF' AND "
                        f"year = {p} RETURNING last", (year,))
         number = f"FF-{year}-R{cursor.fetchone()[0]:06d}"
+        cursor.execute(f"UPDATE stock_items SET quantity = quantity - 1, status = "
+                       f"coalesce({p}, status) WHERE id = {p} AND quantity - 1 >= 0 "
+                       f"RETURNING quantity, status", (None, item_id))
+        balance, status = cursor.fetchone()
+        cursor.execute(f"INSERT INTO movements (at, kind, item_id, site_id, material_id, quantity, "
+                       f"balance_after, status_after, document, note, user_id) SELECT {p}, "
+                       f"'issue', id, site_id, material_id, -1, {p}, {p}, {p}, '压测', {p} "
+                       f"FROM stock_items WHERE id = {p} RETURNING id",
+                       (stamp, balance, status, number, user_id, item_id))
+        cursor.fetchone()
         cursor.execute(f"INSERT INTO issues (number, site_id, recipient_type, recipient_name, "
                        f"recipient_contact, recipient_id_number, purpose, user_id, created_at) "
                        f"VALUES ({p}, {p}, 'person', '压测', '', '', '', {p}, {p}) RETURNING id",
                        (number, site_id, user_id, stamp))
         issue_id = cursor.fetchone()[0]
-        cursor.execute(f"UPDATE stock_items SET quantity = quantity - 1 WHERE id = {p} AND "
-                       f"quantity - 1 >= 0 RETURNING quantity, status", (item_id,))
-        balance, status = cursor.fetchone()
-        cursor.execute(f"INSERT INTO movements (at, kind, item_id, site_id, material_id, quantity, "
-                       f"balance_after, status_after, document, note, user_id) SELECT {p}, "
-                       f"'issue', id, site_id, material_id, -1, {p}, {p}, {p}, '压测', {p} "
-                       f"FROM stock_items WHERE id = {p}",
-                       (stamp, balance, status, number, user_id, item_id))
         cursor.execute(f"INSERT INTO issue_lines (issue_id, item_id, quantity, is_loan, returned, "
-                       f"damaged, lost) VALUES ({p}, {p}, 1, false, 0, 0, 0)", (issue_id, item_id))
+                       f"damaged, lost) VALUES ({p}, {p}, 1, false, 0, 0, 0) RETURNING id",
+                       (issue_id, item_id))
+        cursor.fetchone()
         cursor.execute(f"UPDATE idempotency_records SET status = 201, body = {p} WHERE id = {p}",
                        (json.dumps({"number": number}), record_id))
         cursor.execute("COMMIT")

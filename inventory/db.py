@@ -159,6 +159,17 @@ def _run_unit(work):
     raise AssertionError("unreachable")  # pragma: no cover
 
 
+def execute(statement, parameters=None) -> sa.CursorResult:
+    """Run a Core statement on the session's connection, without the ORM's per-statement work.
+
+    For the few statements every issue sends (counter, balance, idempotency key): through
+    ``Session.execute`` an UPDATE cost ~0.57 ms of CPU on PostgreSQL, here ~0.19 ms, the raw
+    driver ~0.10 ms (bench/README). No autoflush happens, so flush first if the statement
+    depends on pending objects, and keep loaded objects in step (``set_committed_value``).
+    """
+    return db.session.connection().execute(statement, parameters)
+
+
 def transactional(service):
     """Decorate a public service function so that it runs as one unit of work."""
 

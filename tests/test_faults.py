@@ -618,10 +618,10 @@ def test_acknowledged_issues_survive_workers_killed_mid_stream(app, stocked, fau
                     break
 
     def killer():
-        # Six rounds, each after the phones have made some progress, so that the stream ends.
-        for _round in range(6):
-            seen = len(acknowledged)
-            while len(acknowledged) < seen + 3 and not done.wait(0.02):
+        # Six rounds at fixed points of the stream (3, 7, … 23 of 32 acknowledged), so that every
+        # round lands however fast the phones go, and the stream still ends after the last.
+        for round_ in range(6):
+            while len(acknowledged) < 3 + 4 * round_ and not done.wait(0.005):
                 pass
             if done.is_set():
                 return

@@ -184,9 +184,15 @@ def start_session(user: User, address: str | None) -> UserSession:
     return login
 
 
+def _with_own_sites(user):
+    """Load a request's user with the sites their scope checks need, not each site's parent:
+    every request pays for this (bench/README)."""
+    return sa.orm.joinedload(user).selectinload(User.sites).lazyload(Site.parent)
+
+
 def load_session(session_id: str, max_age: dt.timedelta) -> User | None:
     """Return the user of a live session, or None when it was ended or has expired."""
-    login = db.session.get(UserSession, session_id)
+    login = db.session.get(UserSession, session_id, options=[_with_own_sites(UserSession.user)])
     if login is None or not login.user.active or login.created_at < utcnow() - max_age:
         return None
     login.user.session_id = login.id
@@ -240,9 +246,15 @@ def issue_token(*, user: User, days: int) -> tuple[str, ApiToken]:
     return token, record
 
 
+# Every API request runs this, so it is built once and is one statement: the user with their
+# own sites joined (a keeper has one or two), not each site's parent (bench/README).
+_TOKEN_USER = (sa.select(User).join(ApiToken, ApiToken.user_id == User.id)
+               .where(ApiToken.digest == sa.bindparam("digest"),
+                      ApiToken.expires_at > sa.bindparam("now"), User.active)
+               .options(sa.orm.joinedload(User.sites).lazyload(Site.parent)))
+
+
 def user_for_token(token: str) -> User | None:
     """The active user a live token belongs to, or None."""
-    record = db.session.scalar(sa.select(ApiToken).where(ApiToken.digest == _digest(token)))
-    if record is None or record.expires_at <= utcnow() or not record.user.active:
-        return None
-    return record.user
+    return db.session.execute(_TOKEN_USER, {"digest": _digest(token), "now": utcnow()}
+                              ).unique().scalar_one_or_none()

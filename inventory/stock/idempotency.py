@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 
-from inventory.db import db, run_in_transaction
+from inventory.db import db, execute, run_in_transaction
 from inventory.errors import IdempotencyInProgress, IdempotencyMismatch
 from inventory.stock.models import IdempotencyRecord
 
@@ -36,12 +36,19 @@ def fingerprint(*parts) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def _stored(user_id: int, key: str) -> IdempotencyRecord | None:
-    return db.session.scalar(sa.select(IdempotencyRecord).where(
-        IdempotencyRecord.user_id == user_id, IdempotencyRecord.key == key))
+# Built once: every state-changing API request looks its key up, claims it and answers it.
+_RECORDS = IdempotencyRecord.__table__
+_LOOK_UP = sa.select(_RECORDS.c.fingerprint, _RECORDS.c.status, _RECORDS.c.body).where(
+    _RECORDS.c.user_id == sa.bindparam("user_id"), _RECORDS.c.key == sa.bindparam("key"))
+_CLAIM = sa.insert(_RECORDS).returning(_RECORDS.c.id)
+_ANSWER = sa.update(_RECORDS).where(_RECORDS.c.id == sa.bindparam("record_id"))
 
 
-def _replay(record: IdempotencyRecord, digest: str) -> tuple[int, dict]:
+def _stored(user_id: int, key: str):
+    return execute(_LOOK_UP, {"user_id": user_id, "key": key}).first()
+
+
+def _replay(record, digest: str) -> tuple[int, dict]:
     if record.fingerprint != digest:
         raise IdempotencyMismatch()
     return record.status, json.loads(record.body)
@@ -59,11 +66,12 @@ def once(*, user, key: str | None, digest: str, work) -> tuple[int, dict]:
     def unit():
         if (record := _stored(user.id, key)) is not None:
             return _replay(record, digest)
-        record = IdempotencyRecord(user_id=user.id, key=key, fingerprint=digest, status=0, body="")
-        db.session.add(record)
-        db.session.flush()  # claim the key before doing anything else
+        # Claim the key before doing anything else.
+        claimed = execute(_CLAIM, {"user_id": user.id, "key": key, "fingerprint": digest,
+                                   "status": 0, "body": ""}).scalar_one()
         status, body = work()
-        record.status, record.body = status, json.dumps(body, ensure_ascii=False)
+        execute(_ANSWER, {"record_id": claimed, "status": status,
+                          "body": json.dumps(body, ensure_ascii=False)})
         return status, body
 
     try:

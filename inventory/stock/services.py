@@ -18,7 +18,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from inventory.auth.access import authorize
 from inventory.catalog.models import Material
-from inventory.db import db, transactional, utcnow
+from inventory.db import db, execute, transactional, utcnow
 from inventory.errors import (
     Duplicate,
     InsufficientStock,
@@ -182,6 +182,32 @@ def _insert_ignoring_conflict(model, values: dict, index_elements, index_where=N
                                                      index_where=index_where))
 
 
+# The statements every issue sends, built once: each execution only brings its values (building
+# and hashing a statement anew cost about as much as running it, bench/README).
+_COUNTERS, _ITEMS = DocumentCounter.__table__, StockItem.__table__
+_BUMP_COUNTER = (sa.update(_COUNTERS)
+                 .where(_COUNTERS.c.prefix == sa.bindparam("counter_prefix"),
+                        _COUNTERS.c.year == sa.bindparam("counter_year"))
+                 .values(last=_COUNTERS.c.last + 1).returning(_COUNTERS.c.last))
+_CHANGE_QUANTITY = (sa.update(_ITEMS)
+                    .where(_ITEMS.c.id == sa.bindparam("item_id"),
+                           _ITEMS.c.quantity + sa.bindparam("delta") >= 0)
+                    .values(quantity=_ITEMS.c.quantity + sa.bindparam("delta"),
+                            status=sa.func.coalesce(sa.bindparam("status", type_=sa.String),
+                                                    _ITEMS.c.status))
+                    .returning(_ITEMS.c.quantity, _ITEMS.c.status))
+_RECORD_MOVEMENT = sa.insert(Movement.__table__).returning(Movement.__table__.c.id)
+# A document's site: what it needs is the site's path and code, not its parent.
+_SITE_BY_CODE = sa.select(Site).where(Site.code == sa.bindparam("code")).options(
+    sa.orm.lazyload(Site.parent))
+# A line's item: its site is the document's (checked by the caller), already loaded.
+_ITEM_BY_LABEL = sa.select(StockItem).where(StockItem.label == sa.bindparam("label")).options(
+    sa.orm.lazyload(StockItem.site))
+_LOCK_ITEMS = (sa.select(_ITEMS.c.id, _ITEMS.c.quantity, _ITEMS.c.status, _ITEMS.c.moved_to_id)
+               .where(_ITEMS.c.id.in_(sa.bindparam("ids", expanding=True)))
+               .order_by(_ITEMS.c.id).with_for_update())
+
+
 def next_number(kind: str) -> str:
     """The next document number of ``kind`` this year, e.g. RK-2026-000001: unique, no gaps.
 
@@ -189,44 +215,34 @@ def next_number(kind: str) -> str:
     back; concurrent documents of one kind queue on that row for the rest of their transaction.
     """
     prefix, year = DOCUMENT_PREFIXES[kind], dt.date.today().year
-    bump = (sa.update(DocumentCounter)
-            .where(DocumentCounter.prefix == prefix, DocumentCounter.year == year)
-            .values(last=DocumentCounter.last + 1).returning(DocumentCounter.last))
-    number = db.session.execute(bump).scalar_one_or_none()
+    counter = {"counter_prefix": prefix, "counter_year": year}
+    number = execute(_BUMP_COUNTER, counter).scalar_one_or_none()
     if number is None:
         _insert_ignoring_conflict(DocumentCounter, {"prefix": prefix, "year": year, "last": 0},
                                   ["prefix", "year"])
-        number = db.session.execute(bump).scalar_one()
+        number = execute(_BUMP_COUNTER, counter).scalar_one()
     return f"{prefix}-{year}-{number:06d}"
 
 
 def change_quantity(item: StockItem, delta: int, *, kind: str, actor, document=None,
-                    status=None, reason=None, note="", reverses=None) -> Movement:
-    """Add ``delta`` to an item (and set its status) with its one movement; raise InsufficientStock.
+                    status=None, reason=None, note="", reverses=None) -> int:
+    """Add ``delta`` to an item (and set its status) with its one movement, whose id it returns;
+    raise InsufficientStock.
 
     A conditional UPDATE: the database refuses to go below zero whatever ran concurrently.
     """
-    values = {"quantity": StockItem.quantity + delta}
-    if status is not None:
-        values["status"] = status
-    row = db.session.execute(
-        sa.update(StockItem)
-        .where(StockItem.id == item.id, StockItem.quantity + delta >= 0)
-        .values(**values)
-        .returning(StockItem.quantity, StockItem.status)
-        .execution_options(synchronize_session=False)).one_or_none()
+    row = execute(_CHANGE_QUANTITY, {"item_id": item.id, "delta": delta, "status": status}
+                  ).one_or_none()
     if row is None:
         raise InsufficientStock(details=[{"line": 0, "requested": -delta,
                                           "available": item.quantity}])
     set_committed_value(item, "quantity", row.quantity)
     set_committed_value(item, "status", row.status)
-    movement = Movement(kind=kind, item=item, site_id=item.site_id,
-                        material_id=item.material_id, quantity=delta, balance_after=row.quantity,
-                        status_after=row.status, document=document, reason=reason,
-                        note=note or "", user_id=_actor_id(actor),
-                        reverses_id=reverses.id if reverses is not None else None)
-    db.session.add(movement)
-    return movement
+    return execute(_RECORD_MOVEMENT, {
+        "kind": kind, "item_id": item.id, "site_id": item.site_id, "material_id": item.material_id,
+        "quantity": delta, "balance_after": row.quantity, "status_after": row.status,
+        "document": document, "reason": reason, "note": note or "", "user_id": _actor_id(actor),
+        "reverses_id": reverses.id if reverses is not None else None}).scalar_one()
 
 
 def _merge_key(lot, expiry, owner) -> str:
@@ -258,20 +274,21 @@ def _lot_item(site: Site, material: Material, *, lot, expiry, owner, status="ava
     return item
 
 
-def _lock(item_ids) -> dict[int, StockItem]:
+def _lock(items) -> None:
     """Lock these items (PostgreSQL; SQLite's BEGIN IMMEDIATE already serialises writers) in id
-    order, and return them fresh from the database."""
-    if not item_ids:
-        return {}
-    items = db.session.scalars(
-        sa.select(StockItem).where(StockItem.id.in_(sorted(set(item_ids))))
-        .order_by(StockItem.id).with_for_update(of=StockItem)
-        .execution_options(populate_existing=True))
-    return {item.id: item for item in items}
+    order, and bring what the ledger changes (quantity, status, where a serial item went) fresh
+    from the database into them. The rest of an item never changes once it is made, so the
+    loaded objects are kept rather than loaded again with their site and material."""
+    by_id = {item.id: item for item in items}
+    if not by_id:
+        return
+    for row in execute(_LOCK_ITEMS, {"ids": sorted(by_id)}):
+        for name in ("quantity", "status", "moved_to_id"):
+            set_committed_value(by_id[row.id], name, getattr(row, name))
 
 
 def _site_for(code: str, field: str) -> Site:
-    site = db.session.scalar(sa.select(Site).where(Site.code == code))
+    site = db.session.scalar(_SITE_BY_CODE, {"code": code})
     if site is None:
         raise ValidationError({field: _("站点 %(code)s 不存在", code=code)})
     return site
@@ -388,7 +405,7 @@ def receive(*, actor, data: dict) -> Receipt:
 
 def _available_for_issue(site: Site, material: Material):
     """Items a material line may take, first expiry first out, never expired."""
-    return (sa.select(StockItem.id)
+    return (sa.select(StockItem).options(sa.orm.lazyload(StockItem.site))  # the site is known
             .where(StockItem.site_id == site.id, StockItem.material_id == material.id,
                    StockItem.status == "available", StockItem.quantity > 0,
                    sa.or_(StockItem.expiry_date.is_(None), StockItem.expiry_date >= _today()))
@@ -397,7 +414,11 @@ def _available_for_issue(site: Site, material: Material):
 
 
 def _resolve_lines(lines, site: Site, *, field="lines"):
-    """Name each line's item (label) or candidate items (material); raise on unknown ones."""
+    """Name each line's item (label) or candidate items (material); raise on unknown ones.
+
+    Each line comes back as (line, material, items): the named item, or the candidates in the
+    order a material line takes them.
+    """
     resolved, errors = [], {}
     for index, line in enumerate(lines):
         where = f"{field}.{index}"
@@ -405,15 +426,14 @@ def _resolve_lines(lines, site: Site, *, field="lines"):
             errors[where] = _("每行须且只能填写标签或物资编码之一")
             continue
         if "label" in line:
-            item = db.session.scalar(sa.select(StockItem).where(
-                StockItem.label == normalize_label(line["label"])))
+            item = db.session.scalar(_ITEM_BY_LABEL, {"label": normalize_label(line["label"])})
             if item is None:
                 errors[f"{where}.label"] = _("标签 %(label)s 不存在", label=line["label"])
             elif item.site_id != site.id:
                 errors[f"{where}.label"] = _("标签 %(label)s 不在 %(site)s", label=line["label"],
                                              site=site.name)
             else:
-                resolved.append((line, item.material, [item.id]))
+                resolved.append((line, item.material, [item]))
             continue
         material = db.session.scalar(sa.select(Material).where(Material.code == line["material"]))
         if material is None:
@@ -431,13 +451,13 @@ def _allocate(resolved, *, allow_damaged=False) -> list[tuple[dict, StockItem, i
 
     Raise InvalidState for a named item that cannot go, InsufficientStock listing every short line.
     """
-    locked = _lock([item_id for _line, _material, ids in resolved for item_id in ids])
-    remaining = {item_id: item.quantity for item_id, item in locked.items()}
+    _lock(item for _line, _material, items in resolved for item in items)
+    remaining = {item.id: item.quantity for _line, _material, items in resolved for item in items}
     allocations, short = [], []
-    for index, (line, _material, ids) in enumerate(resolved):
+    for index, (line, _material, items) in enumerate(resolved):
         wanted = line["quantity"]
         if "label" in line:
-            item = locked[ids[0]]
+            item = items[0]
             allowed = ("available", "damaged") if allow_damaged else ("available",)
             if item.status not in allowed:
                 raise InvalidState(_("标签 %(label)s 的状态是“%(status)s”，不能出库",
@@ -447,11 +467,11 @@ def _allocate(resolved, *, allow_damaged=False) -> list[tuple[dict, StockItem, i
                 raise InvalidState(_("标签 %(label)s 已于 %(date)s 过期，不能发放",
                                      label=format_label(item.label), date=item.expiry_date))
         taken = []
-        for item_id in ids:
-            share = min(wanted - sum(q for _item, q in taken), remaining[item_id])
+        for item in items:
+            share = min(wanted - sum(q for _item, q in taken), remaining[item.id])
             if share > 0:
-                taken.append((locked[item_id], share))
-                remaining[item_id] -= share
+                taken.append((item, share))
+                remaining[item.id] -= share
         got = sum(q for _item, q in taken)
         if got < wanted:
             short.append({"line": index, "requested": wanted, "available": got})
@@ -518,7 +538,7 @@ def return_items(*, actor, data: dict) -> Return:
                      user_id=_actor_id(actor), lines=[])
     db.session.add(receipt)
     # Lock the items the goods go back into in id order before touching any of them.
-    _lock([lines_by_id[line["issue_line"]].item_id for line in fields["lines"]])
+    _lock(lines_by_id[line["issue_line"]].item for line in fields["lines"])
     for index, line in enumerate(fields["lines"]):
         issue_line, quantity = lines_by_id[line["issue_line"]], line["quantity"]
         condition = {"good": "returned", "damaged": "damaged", "lost": "lost"}[line["condition"]]
@@ -591,9 +611,9 @@ def create_transfer(*, actor, data: dict) -> Transfer:
     _check_available(resolved)
     transfer = Transfer(number=next_number("transfer"), from_site=source, to_site=destination,
                         note=fields.get("note") or "", created_by_id=_actor_id(actor))
-    for line, material, ids in resolved:
+    for line, material, items in resolved:
         transfer.lines.append(TransferLine(material=material, quantity=line["quantity"],
-                                           from_item_id=ids[0] if "label" in line else None))
+                                           from_item=items[0] if "label" in line else None))
     db.session.add(transfer)
     db.session.flush()  # ids and defaults for the caller's answer
     return transfer
@@ -602,9 +622,10 @@ def create_transfer(*, actor, data: dict) -> Transfer:
 def _check_available(resolved) -> None:
     """Refuse a request that could not be met with today's stock (without locking anything)."""
     short = []
-    for index, (line, _material, ids) in enumerate(resolved):
+    for index, (line, _material, items) in enumerate(resolved):
+        ids = [item.id for item in items] or [0]
         quantity = db.session.scalar(sa.select(sa.func.coalesce(sa.func.sum(StockItem.quantity), 0))
-                                     .where(StockItem.id.in_(ids or [0])))
+                                     .where(StockItem.id.in_(ids)))
         if quantity < line["quantity"]:
             short.append({"line": index, "requested": line["quantity"], "available": quantity})
     if short:
@@ -632,12 +653,12 @@ def dispatch_transfer(*, actor, number: str) -> Transfer:
     _move_transfer(transfer, expected="requested", to="in_transit", stamp="dispatched_at")
     requests = []
     for line in transfer.lines:
-        ids = ([line.from_item_id] if line.from_item_id else
-               list(db.session.scalars(_available_for_issue(transfer.from_site, line.material))))
+        items = ([line.from_item] if line.from_item_id else
+                 list(db.session.scalars(_available_for_issue(transfer.from_site, line.material))))
         request = {"quantity": line.quantity}
         if line.from_item_id:
             request["label"] = line.from_item.label
-        requests.append((request, line.material, ids))
+        requests.append((request, line.material, items))
     allocations = _allocate(requests, allow_damaged=True)
     # A material line spread over several items becomes one line per item.
     transfer.lines = []
@@ -745,7 +766,7 @@ def record_test(*, actor, data: dict) -> EquipmentTest:
                          note=fields.get("note") or "", user_id=_actor_id(actor))
     db.session.add(test)
     if fields["result"] == "fault" and item.status == "available":
-        _lock([item.id])
+        _lock([item])
         change_quantity(item, 0, kind="adjustment", actor=actor, status="damaged", reason="damaged",
                         note=_("试机故障：%(note)s", note=test.note) if test.note else _("试机故障"))
     db.session.flush()
@@ -768,14 +789,13 @@ def adjust(*, actor, data: dict) -> Movement:
         raise ValidationError({"delta": _("一物一码物资数量只能是 0 或 1")})
     if item.status in ("in_transit", "on_loan", "disposed"):
         raise InvalidState(_("状态为“%(status)s”的物资不能调整", status=STATUS_NAMES[item.status]))
-    _lock([item.id])
+    _lock([item])
     status = "disposed" if item.serial and writeoff and item.quantity + delta == 0 else None
     try:
-        movement = change_quantity(item, delta, kind="writeoff" if writeoff else "adjustment",
-                                   actor=actor, status=status, reason=reason,
-                                   note=fields.get("note") or "")
-        db.session.flush()
-        return movement
+        movement_id = change_quantity(item, delta, kind="writeoff" if writeoff else "adjustment",
+                                      actor=actor, status=status, reason=reason,
+                                      note=fields.get("note") or "")
+        return db.session.get(Movement, movement_id)
     except InsufficientStock:
         raise InsufficientStock(_("调整后数量将小于 0（现有 %(n)d）", n=item.quantity),
                                 details=[{"line": 0, "requested": -delta,
@@ -793,13 +813,14 @@ def reverse(*, actor, movement_id: int, note: str = "") -> Movement:
         raise InvalidState(_("只能冲销入库、调整、报废或盘点记录"))
     if db.session.scalar(sa.select(sa.exists().where(Movement.reverses_id == original.id))):
         raise InvalidState(_("该记录已冲销"))
-    item = _lock([original.item_id])[original.item_id]
+    item = original.item
+    _lock([item])
     status = None
     if item.serial:
         status = "available" if item.quantity - original.quantity == 1 else "disposed"
-    movement = change_quantity(item, -original.quantity, kind=original.kind, actor=actor,
-                               document=original.document, status=status, reason=original.reason,
-                               note=note or _("冲销 #%(id)d", id=original.id), reverses=original)
-    db.session.flush()
-    return movement
+    movement_id = change_quantity(item, -original.quantity, kind=original.kind, actor=actor,
+                                  document=original.document, status=status,
+                                  reason=original.reason,
+                                  note=note or _("冲销 #%(id)d", id=original.id), reverses=original)
+    return db.session.get(Movement, movement_id)
 
