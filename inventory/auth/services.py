@@ -184,19 +184,28 @@ def start_session(user: User, address: str | None) -> UserSession:
     return login
 
 
-def _with_own_sites(user):
-    """Load a request's user with the sites their scope checks need, not each site's parent:
-    every request pays for this (bench/README)."""
-    return sa.orm.joinedload(user).selectinload(User.sites).lazyload(Site.parent)
+# Every request finds its user by a login session or an API token. Each look-up is one
+# statement, built once: the active user with their own sites joined (a keeper has one or two),
+# not each site's parent (bench/README).
+_OWN_SITES = sa.orm.joinedload(User.sites).lazyload(Site.parent)
+_SESSION_USER = (sa.select(User).join(UserSession, UserSession.user_id == User.id)
+                 .where(UserSession.id == sa.bindparam("session_id"),
+                        UserSession.created_at >= sa.bindparam("since"), User.active)
+                 .options(_OWN_SITES))
+_TOKEN_USER = (sa.select(User).join(ApiToken, ApiToken.user_id == User.id)
+               .where(ApiToken.digest == sa.bindparam("digest"),
+                      ApiToken.expires_at > sa.bindparam("now"), User.active)
+               .options(_OWN_SITES))
 
 
 def load_session(session_id: str, max_age: dt.timedelta) -> User | None:
     """Return the user of a live session, or None when it was ended or has expired."""
-    login = db.session.get(UserSession, session_id, options=[_with_own_sites(UserSession.user)])
-    if login is None or not login.user.active or login.created_at < utcnow() - max_age:
-        return None
-    login.user.session_id = login.id
-    return login.user
+    user = db.session.execute(_SESSION_USER, {"session_id": session_id,
+                                              "since": utcnow() - max_age}
+                              ).unique().scalar_one_or_none()
+    if user is not None:
+        user.session_id = session_id
+    return user
 
 
 @transactional
@@ -244,14 +253,6 @@ def issue_token(*, user: User, days: int) -> tuple[str, ApiToken]:
                       expires_at=utcnow() + dt.timedelta(days=days))
     db.session.add(record)
     return token, record
-
-
-# Every API request runs this, so it is built once and is one statement: the user with their
-# own sites joined (a keeper has one or two), not each site's parent (bench/README).
-_TOKEN_USER = (sa.select(User).join(ApiToken, ApiToken.user_id == User.id)
-               .where(ApiToken.digest == sa.bindparam("digest"),
-                      ApiToken.expires_at > sa.bindparam("now"), User.active)
-               .options(sa.orm.joinedload(User.sites).lazyload(Site.parent)))
 
 
 def user_for_token(token: str) -> User | None:

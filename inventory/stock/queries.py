@@ -98,10 +98,19 @@ def stock_summary(user, *, site=None, include_sub_sites=False) -> list[dict]:
                    if any(values.values())), key=lambda row: row["material"])
 
 
+# Every scan shows the item's latest movements: built once; each one's item is the scanned item,
+# already loaded, so it is not joined again.
+_ITEM_MOVEMENTS = (sa.select(Movement).where(Movement.item_id == sa.bindparam("item_id"))
+                   .order_by(Movement.id.desc()).options(sa.orm.lazyload(Movement.item)))
+_LATEST_ITEM_MOVEMENTS = _ITEM_MOVEMENTS.limit(sa.bindparam("limit"))
+
+
 def item_movements(item: StockItem, limit: int | None = 20):
     """An item's movements, newest first."""
-    query = sa.select(Movement).where(Movement.item_id == item.id).order_by(Movement.id.desc())
-    return list(db.session.scalars(query.limit(limit) if limit else query))
+    if limit:
+        return list(db.session.scalars(_LATEST_ITEM_MOVEMENTS, {"item_id": item.id,
+                                                               "limit": limit}))
+    return list(db.session.scalars(_ITEM_MOVEMENTS, {"item_id": item.id}))
 
 
 def document_items(number: str) -> list[StockItem]:

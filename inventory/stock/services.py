@@ -200,6 +200,9 @@ _RECORD_MOVEMENT = sa.insert(Movement.__table__).returning(Movement.__table__.c.
 # A document's site: what it needs is the site's path and code, not its parent.
 _SITE_BY_CODE = sa.select(Site).where(Site.code == sa.bindparam("code")).options(
     sa.orm.lazyload(Site.parent))
+# A scanned item with its site (for the scope check and the answer), not the site's parent.
+_SCANNED_ITEM = sa.select(StockItem).where(StockItem.label == sa.bindparam("label")).options(
+    sa.orm.defaultload(StockItem.site).lazyload(Site.parent))
 # A line's item: its site is the document's (checked by the caller), already loaded.
 _ITEM_BY_LABEL = sa.select(StockItem).where(StockItem.label == sa.bindparam("label")).options(
     sa.orm.lazyload(StockItem.site))
@@ -303,7 +306,7 @@ def _material_for(code: str, field: str) -> Material:
 
 def get_item(label: str) -> StockItem:
     """The stock item with this label; raise NotFound."""
-    item = db.session.scalar(sa.select(StockItem).where(StockItem.label == normalize_label(label)))
+    item = db.session.scalar(_SCANNED_ITEM, {"label": normalize_label(label)})
     if item is None:
         raise NotFound(_("标签 %(label)s 不存在", label=label))
     return item
