@@ -4,6 +4,8 @@ import datetime as dt
 from pathlib import Path
 
 from flask import Flask, g, has_request_context, request, session
+from flask.globals import request_ctx
+from flask_babel import get_translations
 from flask_login import current_user
 from werkzeug.middleware.proxy_fix import ProxyFix
 
@@ -48,6 +50,20 @@ def select_locale() -> str | None:
     return LANGUAGES[chosen]
 
 
+def _request_translations():
+    """The request's translations for templates, looked up once per request.
+
+    flask_babel looks them up again on every call (~15 µs), and a 50-row stock list translates
+    ~100 strings: ~1.5 ms of the page (bench/README).
+    """
+    if not has_request_context():
+        return get_translations()
+    translations = getattr(request_ctx, "translations", None)
+    if translations is None:
+        translations = request_ctx.translations = get_translations()
+    return translations
+
+
 def register_extensions(app: Flask) -> None:
     from inventory import models  # noqa: F401  (every table must be known before use)
 
@@ -59,6 +75,10 @@ def register_extensions(app: Flask) -> None:
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale,
                    default_translation_directories=str(ROOT / "inventory" / "translations"))
+    app.jinja_env.install_gettext_callables(
+        lambda string: _request_translations().ugettext(string),
+        lambda singular, plural, n: _request_translations().ungettext(singular, plural, n),
+        newstyle=True)
 
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"

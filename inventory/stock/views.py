@@ -50,8 +50,9 @@ def _site_choices(permission: str):
 
 
 def _material_choices(blank=True):
-    materials = db.session.scalars(sa.select(Material).where(Material.active.is_(True))
-                                   .order_by(Material.code))
+    # Three columns, not 80 materials as objects: every stock page and form shows this list.
+    materials = db.session.execute(sa.select(Material.code, Material.name, Material.unit)
+                                   .where(Material.active.is_(True)).order_by(Material.code))
     pairs = [(m.code, f"{m.name}（{m.unit}）") for m in materials]
     return choices(([("", _("— 选择物资 —"))] if blank else []) + pairs)
 
