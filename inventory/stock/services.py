@@ -313,10 +313,11 @@ def get_item(label: str) -> StockItem:
 
 
 def _item_for(label: str, field: str) -> StockItem:
-    item = db.session.scalar(sa.select(StockItem).where(StockItem.label == normalize_label(label)))
-    if item is None:
-        raise ValidationError({field: _("标签 %(label)s 不存在", label=label)})
-    return item
+    """get_item for a form's field: an unknown label is that field's error."""
+    try:
+        return get_item(label)
+    except NotFound as unknown:
+        raise ValidationError({field: unknown.message}) from None
 
 
 def _today() -> dt.date:
