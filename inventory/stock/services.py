@@ -627,9 +627,8 @@ def _check_available(resolved) -> None:
     """Refuse a request that could not be met with today's stock (without locking anything)."""
     short = []
     for index, (line, _material, items) in enumerate(resolved):
-        ids = [item.id for item in items] or [0]
         quantity = db.session.scalar(sa.select(sa.func.coalesce(sa.func.sum(StockItem.quantity), 0))
-                                     .where(StockItem.id.in_(ids)))
+                                     .where(StockItem.id.in_([item.id for item in items])))
         if quantity < line["quantity"]:
             short.append({"line": index, "requested": line["quantity"], "available": quantity})
     if short:

@@ -200,6 +200,10 @@ def test_transfer_rules(keeper, manager):
     short = keeper.post("/transfers", {"from_site": "GT-XB", "to_site": "GT-NH",
                                        "lines": [{"material": "WATER", "quantity": 4}]})
     assert short.status_code == 409 and short.json["error"]["code"] == "insufficient_stock"
+    none_held = keeper.post("/transfers", {"from_site": "GT-XB", "to_site": "GT-NH",
+                                           "lines": [{"material": "GEN", "quantity": 1}]})
+    assert none_held.status_code == 409
+    assert none_held.json["error"]["details"] == [{"line": 0, "requested": 1, "available": 0}]
     foreign = keeper.post("/transfers", {"from_site": "GT-NH", "to_site": "GT-XB",
                                          "lines": [{"material": "WATER", "quantity": 1}]})
     assert foreign.status_code == 403, "a keeper cannot debit another site"
