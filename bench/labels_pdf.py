@@ -14,7 +14,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from inventory import create_app  # noqa: E402
 from inventory.labels import pdf, qr  # noqa: E402
-from inventory.stock.services import format_label, new_label  # noqa: E402
+from inventory.labels.codes import format_label, new_label  # noqa: E402
 
 TARGET = 2.0
 

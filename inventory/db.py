@@ -196,6 +196,3 @@ class UTCDateTime(sa.types.TypeDecorator):
             return value.replace(tzinfo=dt.UTC)
         return value
 
-
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)

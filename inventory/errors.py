@@ -31,6 +31,15 @@ class ValidationError(DomainError):
         super().__init__(message, {field: str(problem) for field, problem in details.items()})
 
 
+class BadRequest(DomainError):
+    """The request itself is malformed: a body that is not JSON, a header or a form token that
+    is not what it must be."""
+
+    code = "bad_request"
+    status = 400
+    default_message = _l("请求格式有误")
+
+
 class Unauthorized(DomainError):
     code = "unauthorized"
     status = 401
@@ -46,7 +55,7 @@ class Forbidden(DomainError):
 class NotFound(DomainError):
     code = "not_found"
     status = 404
-    default_message = _l("未找到")
+    default_message = _l("页面或记录不存在")
 
 
 class Duplicate(DomainError):
@@ -68,6 +77,14 @@ class InsufficientStock(DomainError):
     default_message = _l("库存不足")
 
 
+class Unavailable(DomainError):
+    """Something the answer needs is missing on the server (a font, a busy database)."""
+
+    code = "unavailable"
+    status = 503
+    default_message = _l("系统繁忙，请稍后重试")
+
+
 class IdempotencyMismatch(DomainError):
     code = "idempotency_mismatch"
     status = 422
@@ -81,9 +98,11 @@ class IdempotencyInProgress(DomainError):
 
 
 class TooManyAttempts(DomainError):
+    """Too many tries (logins, label look-ups) in the window; try again later."""
+
     code = "too_many_requests"
     status = 429
-    default_message = _l("尝试次数过多，请稍后再试")
+    default_message = _l("请求过于频繁，请稍后再试")
 
 
 HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 from sqlalchemy.orm import contains_eager
 
+from inventory import clock
 from inventory.auth.access import scope_condition
 from inventory.catalog.models import Material
 from inventory.db import db
@@ -91,13 +92,13 @@ def _alert_queries(user, *, today: dt.date, expiry_days: int) -> dict:
 def alert_counts(user, *, today: dt.date | None = None,
                  expiry_days: int = EXPIRY_WARNING_DAYS) -> dict[str, int]:
     """How many of each alert there are (one count query each)."""
-    queries = _alert_queries(user, today=today or dt.date.today(), expiry_days=expiry_days)
+    queries = _alert_queries(user, today=today or clock.today(), expiry_days=expiry_days)
     return {name: _count(query) for name, query in queries.items()}
 
 
 def alerts(user, *, today: dt.date | None = None, expiry_days: int = EXPIRY_WARNING_DAYS) -> dict:
     """Every alert, as lists of records (at most 200 each) and their full counts."""
-    queries = _alert_queries(user, today=today or dt.date.today(), expiry_days=expiry_days)
+    queries = _alert_queries(user, today=today or clock.today(), expiry_days=expiry_days)
     counts = {name: _count(query) for name, query in queries.items()}
     del queries["shortfalls"]  # a count is all the alert needs; the report lists the rows
     return {"counts": counts, "shortfalls": counts["shortfalls"],
@@ -121,7 +122,7 @@ def readiness(user, *, today: dt.date | None = None) -> dict[int, dict]:
     power equipment untested for over 30 days, or food or water expiring within 90 days;
     green otherwise. Returns {site_id: {"colour", "reasons"}}.
     """
-    today = today or dt.date.today()
+    today = today or clock.today()
     short = shortfall_rows(today=today).subquery()
     rows = db.session.execute(_scoped(
         sa.select(short.c.site_id, Norm.readiness, Norm.name, short.c.required, short.c.usable)

@@ -10,9 +10,9 @@ from flask_babel import gettext as _
 from inventory.auth.services import user_for_token
 from inventory.catalog.models import Material
 from inventory.db import db
-from inventory.errors import Unauthorized, ValidationError, error_response
+from inventory.errors import BadRequest, Unauthorized, ValidationError
+from inventory.extensions import idempotency
 from inventory.sites.models import Site
-from inventory.stock.idempotency import BadKey, check_key, fingerprint, once
 from inventory.validation import listing, refuse_nul
 
 api = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -21,10 +21,6 @@ PUBLIC_ENDPOINTS = {"api.issue_token", "api.openapi_document"}
 DEFAULT_PER_PAGE = 50
 MAX_PER_PAGE = 500
 MAX_ID = 2**31 - 1  # integer ids (norms, movements, incidents) are 32-bit
-
-
-class BadRequest(Exception):
-    """The request is malformed: the body is not JSON, or a header is not what it must be."""
 
 
 @api.before_request
@@ -88,25 +84,13 @@ def flag_arg(name: str, default: bool) -> bool:
     raise ValidationError({name: _("应为 true 或 false")})
 
 
-@api.errorhandler(BadRequest)
-def _bad_request(error):
-    return error_response(400, "bad_request", str(error))
-
-
 def idempotent(work):
     """Answer a state-changing POST once per Idempotency-Key (API.md, Conventions).
 
     ``work() -> (status, body)`` runs inside the transaction that also stores the answer.
     """
-    key = request.headers.get("Idempotency-Key")
-    if key is not None:
-        try:
-            check_key(key)
-        except BadKey as problem:
-            raise BadRequest(str(problem)) from None
     body = json_body() if request.get_data(cache=True) else None
-    digest = fingerprint(request.method, request.path, body)
-    status, answer = once(user=g.api_user, key=key, digest=digest, work=work)
+    status, answer = idempotency.answer_api(g.api_user, work, body)
     return jsonify(answer), status
 
 

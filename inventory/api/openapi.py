@@ -4,17 +4,17 @@ from flask import jsonify
 
 from inventory.api.auth import TOKEN_REQUEST
 from inventory.api.core import MAX_ID, MAX_PER_PAGE, api
-from inventory.api.stock import REVERSAL
 from inventory.catalog.services import CATEGORY, MATERIAL
 from inventory.norms.services import NORM
 from inventory.sites.services import AGREEMENT, SITE
 from inventory.stock.models import MOVEMENT_KINDS, RETURN_CONDITIONS, STATUSES, TRANSFER_STATUSES
-from inventory.stock.services import (
+from inventory.stock.schemas import (
     ADJUSTMENT,
     EQUIPMENT_TEST,
     ISSUE,
     RECEIPT,
     RETURN,
+    REVERSAL,
     TRANSFER,
     TRANSFER_RECEIPT,
 )

@@ -21,12 +21,12 @@ from inventory.api.core import (
 from inventory.auth.access import authorize, can
 from inventory.db import db
 from inventory.errors import NotFound, ValidationError
-from inventory.labels import guessing, qr
-from inventory.stock import queries, services
+from inventory.extensions import label_guessing
+from inventory.labels import qr
+from inventory.stock import queries, services, transfers
 from inventory.stock.models import MOVEMENT_KINDS, STATUSES, TRANSFER_STATUSES, Issue, Return
-from inventory.validation import Object, load
-
-REVERSAL = Object({"note": services.NOTE})
+from inventory.stock.schemas import REVERSAL
+from inventory.validation import load
 
 
 def _iso(value):
@@ -114,14 +114,14 @@ def stock_summary():
 
 def _scanned_item(label: str):
     """The item of a label the caller may see (404 unknown, 403 another site's, API.md); misses
-    count towards the label-guessing limit (labels/guessing.py)."""
+    count towards the label-guessing limit (inventory/guessing.py)."""
 
     def lookup():
         item = services.get_item(label)
         authorize(g.api_user, "stock.view", item.site)
         return item
 
-    return guessing.look_up(g.api_user, lookup)
+    return label_guessing.look_up(g.api_user, lookup)
 
 
 @api.get("/stock/<label>")
@@ -212,14 +212,14 @@ def get_return(number):
 @api.post("/transfers")
 def create_transfer():
     """调拨申请."""
-    return idempotent(lambda: (201, transfer_json(services.create_transfer(actor=g.api_user,
+    return idempotent(lambda: (201, transfer_json(transfers.create_transfer(actor=g.api_user,
                                                                             data=json_body()))))
 
 
 @api.post("/transfers/<number>/dispatch")
 def dispatch_transfer(number):
     """发出: stock leaves the source."""
-    return idempotent(lambda: (200, transfer_json(services.dispatch_transfer(actor=g.api_user,
+    return idempotent(lambda: (200, transfer_json(transfers.dispatch_transfer(actor=g.api_user,
                                                                               number=number))))
 
 
@@ -228,7 +228,7 @@ def receive_transfer(number):
     """收货 at the destination; omitted lines count as fully received."""
     def work():
         body = json_body() if request.get_data() else {}
-        return 200, transfer_json(services.receive_transfer(actor=g.api_user, number=number,
+        return 200, transfer_json(transfers.receive_transfer(actor=g.api_user, number=number,
                                                             data=body))
     return idempotent(work)
 
@@ -236,7 +236,7 @@ def receive_transfer(number):
 @api.post("/transfers/<number>/cancel")
 def cancel_transfer(number):
     """撤销 a transfer that has not left."""
-    return idempotent(lambda: (200, transfer_json(services.cancel_transfer(actor=g.api_user,
+    return idempotent(lambda: (200, transfer_json(transfers.cancel_transfer(actor=g.api_user,
                                                                             number=number))))
 
 
@@ -251,7 +251,7 @@ def list_transfers():
 @api.get("/transfers/<number>")
 def get_transfer(number):
     """One transfer with its lines."""
-    transfer = services.get_transfer(number)
+    transfer = transfers.get_transfer(number)
     # Both ends may read a transfer: the sender and the receiver.
     if not can(g.api_user, "stock.view", transfer.to_site):
         authorize(g.api_user, "stock.view", transfer.from_site)

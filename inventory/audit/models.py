@@ -5,7 +5,8 @@ import datetime as dt
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
-from inventory.db import UTCDateTime, db, utcnow
+from inventory import clock
+from inventory.db import UTCDateTime, db
 
 
 class AuditEntry(db.Model):
@@ -13,7 +14,7 @@ class AuditEntry(db.Model):
     __table_args__ = (sa.Index("ix_audit_log_entity_key", "entity", "entity_key"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=clock.now, index=True)
     # The username is copied so the entry still reads right if the account is renamed or removed.
     username: Mapped[str] = mapped_column(sa.String(64))
     address: Mapped[str] = mapped_column(sa.String(64), default="")

@@ -7,7 +7,6 @@ import logging
 
 import sqlalchemy as sa
 from flask import has_request_context, request
-from flask_babel import lazy_gettext as _l
 
 from inventory.errors import Forbidden, NotFound
 
@@ -32,15 +31,6 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "stock.writeoff": frozenset({"admin", "manager"}),
     "norms.edit": frozenset({"admin", "manager"}),
     "stock.test": frozenset({"admin", "manager", "keeper"}),
-}
-
-ROLE_NAMES = {
-    "admin": _l("系统管理员"),
-    "manager": _l("管理员"),
-    "dispatcher": _l("调度员"),
-    "keeper": _l("保管员"),
-    "auditor": _l("盘点员"),
-    "viewer": _l("查看者"),
 }
 
 denials = logging.getLogger("inventory.access")

@@ -4,7 +4,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, SelectField, StringField, SubmitField
 
-from inventory.auth.access import ROLE_NAMES
+from inventory.auth.models import ROLE_NAMES
 from inventory.forms import CheckboxesField, choices
 
 

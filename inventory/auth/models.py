@@ -3,13 +3,24 @@
 import datetime as dt
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from inventory.db import UTCDateTime, db, utcnow
+from inventory import clock
+from inventory.db import UTCDateTime, db
 from inventory.sites.models import Site
 
-ROLES = ("admin", "manager", "dispatcher", "keeper", "auditor", "viewer")
+# The code tuple is the keys of its display names.
+ROLE_NAMES = {
+    "admin": _l("系统管理员"),
+    "manager": _l("管理员"),
+    "dispatcher": _l("调度员"),
+    "keeper": _l("保管员"),
+    "auditor": _l("盘点员"),
+    "viewer": _l("查看者"),
+}
+ROLES = tuple(ROLE_NAMES)
 
 
 user_sites = sa.Table(
@@ -30,7 +41,7 @@ class User(UserMixin, db.Model):
     role: Mapped[str] = mapped_column(sa.String(16))
     password_hash: Mapped[str] = mapped_column(sa.String(255))
     active: Mapped[bool] = mapped_column(default=True)
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=clock.now)
 
     sites: Mapped[list[Site]] = relationship(secondary=user_sites, lazy="selectin",
                                              order_by="Site.code")
@@ -53,7 +64,7 @@ class UserSession(db.Model):
 
     id: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=clock.now)
     address: Mapped[str] = mapped_column(sa.String(64), default="")
 
     user: Mapped[User] = relationship(lazy="joined", innerjoin=True)
@@ -67,7 +78,7 @@ class ApiToken(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"), index=True)
     digest: Mapped[str] = mapped_column(sa.String(64), unique=True)
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=clock.now)
     expires_at: Mapped[dt.datetime] = mapped_column(UTCDateTime)
 
     user: Mapped[User] = relationship(lazy="joined", innerjoin=True)
@@ -81,4 +92,4 @@ class LoginFailure(db.Model):
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(sa.String(64), index=True)
     address: Mapped[str] = mapped_column(sa.String(64), index=True)
-    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=clock.now, index=True)

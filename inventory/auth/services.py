@@ -11,10 +11,11 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from flask import current_app
 from flask_babel import gettext as _
 
+from inventory import clock
 from inventory.audit.services import changes_between, record_change
 from inventory.auth.access import authorize
 from inventory.auth.models import ROLES, ApiToken, LoginFailure, User, UserSession
-from inventory.db import db, transactional, utcnow
+from inventory.db import db, transactional
 from inventory.errors import NotFound, TooManyAttempts, Unauthorized, ValidationError
 from inventory.sites.models import Site
 from inventory.validation import listing
@@ -129,7 +130,7 @@ def _client_key(address: str | None) -> str:
 
 def _check_throttle(username: str, address: str) -> None:
     config = current_app.config
-    since = utcnow() - dt.timedelta(minutes=config["LOGIN_FAILURE_WINDOW_MINUTES"])
+    since = clock.now() - dt.timedelta(minutes=config["LOGIN_FAILURE_WINDOW_MINUTES"])
     count = sa.select(sa.func.count()).select_from(LoginFailure).where(LoginFailure.at >= since)
     per_account = db.session.scalar(count.where(LoginFailure.username == username))
     per_address = db.session.scalar(count.where(LoginFailure.address == address))
@@ -143,7 +144,7 @@ def _check_throttle(username: str, address: str) -> None:
 def _record_failure(username: str, address: str) -> None:
     window = dt.timedelta(minutes=current_app.config["LOGIN_FAILURE_WINDOW_MINUTES"])
     # Old rows are of no further use; drop them so the table stays small.
-    db.session.execute(sa.delete(LoginFailure).where(LoginFailure.at < utcnow() - 4 * window))
+    db.session.execute(sa.delete(LoginFailure).where(LoginFailure.at < clock.now() - 4 * window))
     db.session.add(LoginFailure(username=username, address=address))
 
 
@@ -201,7 +202,7 @@ _TOKEN_USER = (sa.select(User).join(ApiToken, ApiToken.user_id == User.id)
 def load_session(session_id: str, max_age: dt.timedelta) -> User | None:
     """Return the user of a live session, or None when it was ended or has expired."""
     user = db.session.execute(_SESSION_USER, {"session_id": session_id,
-                                              "since": utcnow() - max_age}
+                                              "since": clock.now() - max_age}
                               ).unique().scalar_one_or_none()
     if user is not None:
         user.session_id = session_id
@@ -250,12 +251,12 @@ def issue_token(*, user: User, days: int) -> tuple[str, ApiToken]:
     """Create an API token; the plain token is returned once and only its digest is kept."""
     token = secrets.token_urlsafe(32)
     record = ApiToken(user=user, digest=_digest(token),
-                      expires_at=utcnow() + dt.timedelta(days=days))
+                      expires_at=clock.now() + dt.timedelta(days=days))
     db.session.add(record)
     return token, record
 
 
 def user_for_token(token: str) -> User | None:
     """The active user a live token belongs to, or None."""
-    return db.session.execute(_TOKEN_USER, {"digest": _digest(token), "now": utcnow()}
+    return db.session.execute(_TOKEN_USER, {"digest": _digest(token), "now": clock.now()}
                               ).unique().scalar_one_or_none()

@@ -4,7 +4,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField, StringField, SubmitField
 
-from inventory.catalog.services import TRACKING_NAMES
+from inventory.catalog.models import TRACKING_NAMES
 from inventory.forms import choices
 
 

@@ -1,11 +1,14 @@
 """Categories (two levels) and materials."""
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from inventory.db import db
 
-TRACKING = ("lot", "serial")
+# The code tuple is the keys of its display names.
+TRACKING_NAMES = {"lot": _l("按批次"), "serial": _l("按序列号（一物一码）")}
+TRACKING = tuple(TRACKING_NAMES)
 
 
 class Category(db.Model):

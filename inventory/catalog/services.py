@@ -2,7 +2,6 @@
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 
 from inventory.audit.services import changes_between, record_change
 from inventory.auth.access import authorize
@@ -12,7 +11,6 @@ from inventory.errors import Duplicate, NotFound, ValidationError
 from inventory.validation import Boolean, Integer, Object, String, load
 
 CODE_PATTERN = r"[A-Za-z0-9][A-Za-z0-9_.-]{0,31}"
-TRACKING_NAMES = {"lot": _l("按批次"), "serial": _l("按序列号（一物一码）")}
 
 CATEGORY = Object({
     "code": String(max_length=32, pattern=CODE_PATTERN, required=True),

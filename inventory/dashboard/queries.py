@@ -6,6 +6,7 @@ from collections import Counter
 
 import sqlalchemy as sa
 
+from inventory import clock
 from inventory.auth.access import scope_condition
 from inventory.db import db
 from inventory.norms.models import Norm
@@ -66,7 +67,7 @@ def coverage(user) -> tuple[list[str], list[dict]]:
 
 def expiry_by_month(user, *, months: int = 12) -> list[dict]:
     """Lots (and units) expiring in each of the coming months, the current one first."""
-    today = dt.date.today()
+    today = clock.today()
     end = dt.date(today.year + (today.month - 1 + months) // 12,
                   (today.month - 1 + months) % 12 + 1, 1)
     rows = db.session.execute(_scoped(

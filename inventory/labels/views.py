@@ -1,13 +1,11 @@
 """Scanning and labels: /s/<label> (what any phone camera opens), the in-app scanner, QR images
 and label sheets as PDF."""
 
-import datetime as dt
 
 import sqlalchemy as sa
 from flask import (
     Blueprint,
     Response,
-    abort,
     current_app,
     g,
     jsonify,
@@ -19,18 +17,20 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from inventory import clock
 from inventory.auth.access import authorize, authorize_or_hide
 from inventory.catalog.models import Material
 from inventory.db import db
-from inventory.errors import NotFound
-from inventory.labels import guessing, pdf, qr
+from inventory.errors import NotFound, Unavailable, ValidationError
+from inventory.extensions import label_guessing
+from inventory.labels import pdf, qr
+from inventory.labels.codes import format_label, normalize_label
 from inventory.sites.queries import visible_sites
 from inventory.sites.services import get_site
 from inventory.stock import queries, services
 from inventory.stock.models import STATUSES, Receipt, StockItem
 
 blueprint = Blueprint("labels", __name__)
-blueprint.record_once(lambda state: guessing.init_app(state.app))
 
 # A label sheet is for a storeroom shelf, not the whole province; more must be filtered first.
 MAX_LABELS = 2000
@@ -50,7 +50,7 @@ def _item(label: str) -> StockItem:
         authorize_or_hide(current_user, "stock.view", item.site)
         return item
 
-    return guessing.look_up(current_user, lookup)
+    return label_guessing.look_up(current_user, lookup)
 
 
 @blueprint.get("/s/<label>")
@@ -64,7 +64,7 @@ def scan(label):
     if item.label != label:
         return redirect(url_for("labels.scan", label=item.label))
     return render_template("labels/scan.html", item=item, loans=queries.open_loans_of(item),
-                           today=dt.date.today())
+                           today=clock.today())
 
 
 @blueprint.get("/s/site/<code>")
@@ -116,7 +116,7 @@ def label_text(item: StockItem) -> pdf.LabelText:
         details.append(_("有效期至 %(date)s", date=item.expiry_date.isoformat()))
     details.append(item.site.name)
     return pdf.LabelText(payload=qr.scan_url(item.label), name=item.material.name,
-                         details=tuple(details), code=services.format_label(item.label))
+                         details=tuple(details), code=format_label(item.label))
 
 
 def _layout() -> str:
@@ -124,18 +124,21 @@ def _layout() -> str:
     return layout if layout in pdf.LAYOUTS else "a4"
 
 
+def _font_missing() -> Unavailable:
+    current_app.logger.error("no CJK font for label PDFs: apt-get install fonts-wqy-zenhei")
+    return Unavailable(_("服务器缺少中文字体，无法生成标签（请安装 fonts-wqy-zenhei）"))
+
+
 def _pdf_response(items, name: str):
     if not items:
-        abort(404)
+        raise NotFound()
     if len(items) > MAX_LABELS:
-        return render_template("errors/error.html", status=422, message=_(
-            "一次最多打印 %(n)d 张标签，请按物资或状态筛选", n=MAX_LABELS)), 422
+        too_many = _("一次最多打印 %(n)d 张标签，请按物资或状态筛选", n=MAX_LABELS)
+        raise ValidationError({"labels": too_many}, message=too_many)
     try:
         document = pdf.render([label_text(item) for item in items], _layout())
     except pdf.FontMissing:
-        current_app.logger.error("no CJK font for label PDFs: apt-get install fonts-wqy-zenhei")
-        return render_template("errors/error.html", status=503, message=_(
-            "服务器缺少中文字体，无法生成标签（请安装 fonts-wqy-zenhei）")), 503
+        raise _font_missing() from None
     return Response(document, mimetype="application/pdf", headers={
         "Content-Disposition": f'inline; filename="{name}.pdf"'})
 
@@ -146,7 +149,7 @@ def receipt_labels(number):
     """Labels for everything a receipt filled, printed right after receiving."""
     receipt = db.session.scalar(sa.select(Receipt).where(Receipt.number == number))
     if receipt is None:
-        abort(404)
+        raise NotFound()
     authorize(current_user, "stock.view", receipt.site)
     return _pdf_response(queries.document_items(number), f"labels-{number}")
 
@@ -162,7 +165,7 @@ def item_labels():
     status = request.args.get("status") if request.args.get("status") in STATUSES else None
     query = queries.stock_items(current_user, site=site, material=material, status=status)
     if labels := request.args.getlist("label"):
-        query = query.where(StockItem.label.in_([services.normalize_label(x) for x in labels]))
+        query = query.where(StockItem.label.in_([normalize_label(x) for x in labels]))
     items = db.session.scalars(query.limit(MAX_LABELS + 1)).all()
     return _pdf_response(items, f"labels-{site.code}")
 
@@ -178,7 +181,7 @@ def site_label(code):
     try:
         document = pdf.render([text], _layout())
     except pdf.FontMissing:
-        abort(503)
+        raise _font_missing() from None
     return Response(document, mimetype="application/pdf",
                     headers={"Content-Disposition": f'inline; filename="site-{site.code}.pdf"'})
 

@@ -5,8 +5,8 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField, StringField, SubmitField, TextAreaField
 
 from inventory.forms import CheckboxesField, choices
-from inventory.norms.services import READINESS_NAMES
-from inventory.sites.services import HAZARD_NAMES, KIND_NAMES
+from inventory.norms.models import READINESS_NAMES
+from inventory.sites.models import HAZARD_NAMES, KIND_NAMES
 
 
 class NormForm(FlaskForm):

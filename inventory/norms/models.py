@@ -1,6 +1,7 @@
 """Norms: per site kind (and hazard), one or more acceptable materials, a floor and a per-person rate."""
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from inventory.catalog.models import Material
@@ -8,7 +9,10 @@ from inventory.db import db
 from inventory.sites.models import HAZARDS, KINDS
 
 # What a norm keeps a site able to do when roads, power and networks are cut (readiness §9.4).
-READINESS_GROUPS = ("comms", "power", "water", "food")
+# The code tuple is the keys of its display names.
+READINESS_NAMES = {"comms": _l("通信"), "power": _l("电力"), "water": _l("饮用水"),
+                   "food": _l("食品")}
+READINESS_GROUPS = tuple(READINESS_NAMES)
 
 norm_materials = sa.Table(
     "norm_materials",

@@ -8,6 +8,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import aliased
 from sqlalchemy.sql.functions import FunctionElement
 
+from inventory import clock
 from inventory.auth.access import scope_condition
 from inventory.catalog.models import Material
 from inventory.db import db
@@ -58,7 +59,7 @@ def shortfall_rows(*, today: dt.date | None = None):
     usable = available, unexpired stock of any of the norm's materials at the site, plus — when
     the norm says so — at its agreement sites verified within the last 92 days.
     """
-    today = today or dt.date.today()
+    today = today or clock.today()
     pairs = _norm_sites()
     holder = aliased(Site)
     holders = sa.union_all(

@@ -2,7 +2,6 @@
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 
 from inventory.audit.services import changes_between, record_change
 from inventory.auth.access import authorize
@@ -12,9 +11,6 @@ from inventory.errors import NotFound, ValidationError
 from inventory.norms.models import READINESS_GROUPS, Norm
 from inventory.sites.models import HAZARDS, KINDS
 from inventory.validation import Array, Boolean, Integer, Number, Object, String, listing, load
-
-READINESS_NAMES = {"comms": _l("通信"), "power": _l("电力"), "water": _l("饮用水"),
-                   "food": _l("食品")}
 
 NORM = Object({
     "name": String(max_length=100, required=True),

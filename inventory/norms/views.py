@@ -1,13 +1,14 @@
 """Norm pages (managers edit; everyone reads) and the shortfall report."""
 
 import sqlalchemy as sa
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from inventory.auth.access import authorize
 from inventory.catalog.models import Material
 from inventory.db import db
+from inventory.errors import BadRequest
 from inventory.forms import FORM_ERRORS, ConfirmForm, choices, collect, show_errors
 from inventory.norms import queries, services
 from inventory.norms.forms import NormForm
@@ -96,7 +97,7 @@ def edit(norm_id):
 def delete(norm_id):
     """Remove a norm."""
     if not ConfirmForm().validate_on_submit():
-        abort(400)
+        raise BadRequest()
     services.delete_norm(actor=current_user, norm_id=norm_id)
     flash(_("已删除定额"), "success")
     return redirect(url_for("norms.index"))

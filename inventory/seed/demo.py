@@ -7,6 +7,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from inventory import clock
 from inventory.auth.access import COMMAND_LINE
 from inventory.auth.services import create_user
 from inventory.catalog.models import Material
@@ -17,13 +18,8 @@ from inventory.norms.services import create_norm
 from inventory.sites.models import Site
 from inventory.sites.services import create_site
 from inventory.stock.models import StockItem
-from inventory.stock.services import (
-    create_transfer,
-    dispatch_transfer,
-    issue,
-    receive,
-    record_test,
-)
+from inventory.stock.services import issue, receive, record_test
+from inventory.stock.transfers import create_transfer, dispatch_transfer
 
 DATA = Path(__file__).resolve().parent / "data"
 
@@ -128,7 +124,7 @@ def load_norms() -> int:
 
 def _load_stock() -> None:
     """Opening stock at every site, a few issues and loans (one overdue), a transfer on its way."""
-    today = dt.date.today()
+    today = clock.today()
     for number, row in enumerate(_rows("opening_stock.csv")):
         data = {"site": row["site"], "material": row["material"], "quantity": int(row["quantity"]),
                 "lot": row["lot"] or None, "source": row["source"] or None,

@@ -12,11 +12,12 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
+from inventory import clock
 from inventory.auth.models import User, user_sites
 from inventory.auth.services import hash_password
 from inventory.db import db
+from inventory.labels.codes import new_label
 from inventory.sites.models import Site
-from inventory.stock.services import new_label
 
 
 @dataclass(frozen=True)
@@ -60,7 +61,7 @@ def _sites(scale: Scale, rng: random.Random) -> list[dict]:
                "population": population or None, "planning_population": planning,
                "latitude": 36 + rng.random() * 6, "longitude": 96 + rng.random() * 10,
                "address": "", "keeper_name": "", "keeper_phone": "", "active": True,
-               "created_at": dt.datetime.now(dt.UTC)}
+               "created_at": clock.now()}
         rows.append(row)
         return row
 
@@ -107,7 +108,7 @@ def load(scale_name: str, *, seed: int = 7) -> dict[str, int]:
     sites = _sites(scale, rng)
     _insert(tables["sites"], sites)
     holders = [s for s in sites if s["kind"] != "agreement_site"] or sites
-    today = dt.date.today()
+    today = clock.today()
     items, per_item = [], max(1, scale.movements // scale.items)
     for item_id in range(1, scale.items + 1):
         site = holders[item_id % len(holders)]
@@ -116,8 +117,8 @@ def load(scale_name: str, *, seed: int = 7) -> dict[str, int]:
         items.append({"id": item_id, "label": new_label(), "site_id": site["id"],
                       "material_id": material, "lot": f"L{item_id}", "merge_key": f"L{item_id}||bureau",
                       "expiry_date": expiry, "quantity": 0, "status": "available", "donor": "",
-                      "owner": "bureau", "received_at": dt.datetime.now(dt.UTC)})
-    started = dt.datetime.now(dt.UTC) - dt.timedelta(days=365)
+                      "owner": "bureau", "received_at": clock.now()})
+    started = clock.now() - dt.timedelta(days=365)
     movements, total = [], 0
     for item in items:
         rows, balance = _movements_for(item["id"], item["site_id"], item["material_id"], per_item,
@@ -130,7 +131,7 @@ def load(scale_name: str, *, seed: int = 7) -> dict[str, int]:
     password_hash = hash_password(PASSWORD)
     users = [{"id": n, "username": f"sy-user{n:03d}", "display_name": "", "role": "keeper",
               "password_hash": password_hash, "active": True,
-              "created_at": dt.datetime.now(dt.UTC)} for n in range(1, scale.users + 1)]
+              "created_at": clock.now()} for n in range(1, scale.users + 1)]
     _insert(User.__table__, users)
     towns = [s for s in sites if s["kind"] == "town_store"]
     _insert(user_sites, [{"user_id": u["id"], "site_id": towns[i % len(towns)]["id"]}

@@ -11,7 +11,7 @@ from wtforms import (
 )
 
 from inventory.forms import CheckboxesField, choices
-from inventory.sites.services import HAZARD_NAMES, KIND_NAMES, STORAGE_NAMES
+from inventory.sites.models import HAZARD_NAMES, KIND_NAMES, STORAGE_NAMES
 
 
 class SiteForm(FlaskForm):

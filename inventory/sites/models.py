@@ -3,14 +3,32 @@
 import datetime as dt
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from inventory import clock
 from inventory.catalog.models import Material
-from inventory.db import UTCDateTime, db, utcnow
+from inventory.db import UTCDateTime, db
 
-KINDS = ("county_depot", "town_store", "village_point", "agreement_site")
-HAZARDS = ("three_outages", "earthquake", "flood", "debris_flow", "fire", "chemical")
-AGREEMENT_STORAGE = ("bureau_goods", "partner_goods")
+# Each code tuple is the keys of its display names.
+KIND_NAMES = {
+    "county_depot": _l("县级储备库"),
+    "town_store": _l("乡镇储备室"),
+    "village_point": _l("村级储备点"),
+    "agreement_site": _l("协议代储点"),
+}
+KINDS = tuple(KIND_NAMES)
+HAZARD_NAMES = {
+    "three_outages": _l("易“三断”"),
+    "earthquake": _l("地震"),
+    "flood": _l("洪涝"),
+    "debris_flow": _l("泥石流"),
+    "fire": _l("火灾"),
+    "chemical": _l("危化品"),
+}
+HAZARDS = tuple(HAZARD_NAMES)
+STORAGE_NAMES = {"bureau_goods": _l("代储局方物资"), "partner_goods": _l("企业自有物资按约保有")}
+AGREEMENT_STORAGE = tuple(STORAGE_NAMES)
 
 
 class Site(db.Model):
@@ -39,7 +57,7 @@ class Site(db.Model):
     keeper_name: Mapped[str] = mapped_column(sa.String(50), default="")
     keeper_phone: Mapped[str] = mapped_column(sa.String(30), default="")
     active: Mapped[bool] = mapped_column(default=True)
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=clock.now)
 
     parent: Mapped["Site | None"] = relationship(remote_side=[id], lazy="joined")
     # Loaded when used: a stock item brings its site along on every ledger operation, and most of

@@ -1,13 +1,12 @@
 """The rules for sites: the tree, planning population, agreements, deactivation."""
 
-import datetime as dt
 import math
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 
+from inventory import clock
 from inventory.audit.services import changes_between, record_change
 from inventory.auth.access import authorize
 from inventory.catalog.models import Material
@@ -16,6 +15,7 @@ from inventory.errors import Duplicate, InvalidState, NotFound, ValidationError
 from inventory.sites.models import (
     AGREEMENT_STORAGE,
     HAZARDS,
+    KIND_NAMES,
     KINDS,
     Agreement,
     AgreementLine,
@@ -97,22 +97,6 @@ AUDITED_FIELDS = ("name", "kind", "parent", "population", "households", "plannin
                   "latitude", "longitude", "hazards", "address", "keeper_name", "keeper_phone",
                   "active", "agreement")
 
-KIND_NAMES = {
-    "county_depot": _l("县级储备库"),
-    "town_store": _l("乡镇储备室"),
-    "village_point": _l("村级储备点"),
-    "agreement_site": _l("协议代储点"),
-}
-HAZARD_NAMES = {
-    "three_outages": _l("易“三断”"),
-    "earthquake": _l("地震"),
-    "flood": _l("洪涝"),
-    "debris_flow": _l("泥石流"),
-    "fire": _l("火灾"),
-    "chemical": _l("危化品"),
-}
-STORAGE_NAMES = {"bureau_goods": _l("代储局方物资"), "partner_goods": _l("企业自有物资按约保有")}
-
 
 def derived_planning_population(kind: str, hazards, population: int | None,
                                 parent: Site | None) -> int:
@@ -184,7 +168,7 @@ def _apply_agreement(site: Site, kind: str, data) -> None:
         raise ValidationError({"agreement": _("协议代储点须填写协议信息")})
     if data["valid_to"] < data["valid_from"]:
         raise ValidationError({"agreement.valid_to": _("到期日不能早于生效日")})
-    if data.get("last_verified") and data["last_verified"] > dt.date.today():
+    if data.get("last_verified") and data["last_verified"] > clock.today():
         raise ValidationError({"agreement.last_verified": _("核查日期不能晚于今天")})
     agreement = site.agreement or Agreement()
     for name in ("partner", "number", "valid_from", "valid_to"):

@@ -2,14 +2,14 @@
 
 import re
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from inventory.audit.queries import audit_entries
 from inventory.auth.access import authorize, authorize_somewhere, can
 from inventory.db import db
-from inventory.errors import ValidationError
+from inventory.errors import BadRequest, ValidationError
 from inventory.forms import FORM_ERRORS, ConfirmForm, choices, collect, page_number, show_errors
 from inventory.sites import services
 from inventory.sites.forms import SiteForm
@@ -163,7 +163,7 @@ def edit(code):
 def set_active(code):
     """Deactivate or reactivate a site (a site with history is never deleted)."""
     if not ConfirmForm().validate_on_submit():
-        abort(400)
+        raise BadRequest()
     active = request.form.get("active") == "1"
     try:
         services.update_site(actor=current_user, code=code, changes={"active": active})
@@ -179,7 +179,7 @@ def set_active(code):
 def delete(code):
     """Delete a site nothing refers to."""
     if not ConfirmForm().validate_on_submit():
-        abort(400)
+        raise BadRequest()
     try:
         services.delete_site(actor=current_user, code=code)
     except FORM_ERRORS as error:

@@ -17,8 +17,8 @@ from wtforms import (
 )
 
 from inventory.forms import choices
-from inventory.stock.models import ADJUSTMENT_REASONS
-from inventory.stock.services import (
+from inventory.stock.models import (
+    ADJUSTMENT_REASONS,
     CONDITION_NAMES,
     REASON_NAMES,
     RECIPIENT_NAMES,

@@ -3,21 +3,40 @@
 import datetime as dt
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from inventory import clock
 from inventory.auth.models import User
 from inventory.catalog.models import Material
-from inventory.db import UTCDateTime, db, utcnow
+from inventory.db import UTCDateTime, db
 from inventory.sites.models import Site
 
-STATUSES = ("available", "on_loan", "in_transit", "damaged", "disposed")
-SOURCES = ("central", "provincial", "municipal", "county", "donation", "purchase", "other")
-MOVEMENT_KINDS = ("receipt", "issue", "return", "transfer_out", "transfer_in", "adjustment",
-                  "writeoff", "stocktake")
-RECIPIENT_TYPES = ("household", "person", "unit", "team")
-RETURN_CONDITIONS = ("good", "damaged", "lost")
-TRANSFER_STATUSES = ("requested", "in_transit", "received", "cancelled")
-ADJUSTMENT_REASONS = ("count_correction", "damaged", "expired", "disposal", "other")
+# Each code tuple is the keys of its display names, so a code and its name cannot drift apart.
+STATUS_NAMES = {"available": _l("在库"), "on_loan": _l("借出"), "in_transit": _l("在途"),
+                "damaged": _l("损坏"), "disposed": _l("已处置")}
+STATUSES = tuple(STATUS_NAMES)
+SOURCE_NAMES = {"central": _l("中央财政"), "provincial": _l("省级财政"), "municipal": _l("市级财政"),
+                "county": _l("县级财政"), "donation": _l("社会捐赠"), "purchase": _l("采购"),
+                "other": _l("其他")}
+SOURCES = tuple(SOURCE_NAMES)
+MOVEMENT_NAMES = {"receipt": _l("入库"), "issue": _l("发放"), "return": _l("归还"),
+                  "transfer_out": _l("调出"), "transfer_in": _l("调入"), "adjustment": _l("调整"),
+                  "writeoff": _l("报废"), "stocktake": _l("盘点")}
+MOVEMENT_KINDS = tuple(MOVEMENT_NAMES)
+RECIPIENT_NAMES = {"household": _l("受灾家庭"), "person": _l("个人"), "unit": _l("单位"),
+                   "team": _l("救援队伍")}
+RECIPIENT_TYPES = tuple(RECIPIENT_NAMES)
+CONDITION_NAMES = {"good": _l("完好"), "damaged": _l("损坏"), "lost": _l("丢失")}
+RETURN_CONDITIONS = tuple(CONDITION_NAMES)
+TRANSFER_STATUS_NAMES = {"requested": _l("待发出"), "in_transit": _l("在途"),
+                         "received": _l("已收货"), "cancelled": _l("已撤销")}
+TRANSFER_STATUSES = tuple(TRANSFER_STATUS_NAMES)
+REASON_NAMES = {"count_correction": _l("盘点更正"), "damaged": _l("损坏报废"),
+                "expired": _l("过期报废"), "disposal": _l("处置"), "other": _l("其他")}
+ADJUSTMENT_REASONS = tuple(REASON_NAMES)
+TEST_RESULT_NAMES = {"ok": _l("正常"), "fault": _l("故障")}
+TEST_RESULTS = tuple(TEST_RESULT_NAMES)
 DOCUMENT_PREFIXES = {"receipt": "RK", "issue": "FF", "return": "GH", "transfer": "DB"}
 
 
@@ -56,7 +75,7 @@ class StockItem(db.Model):
     merge_key: Mapped[str] = mapped_column(sa.String(200))
     quantity: Mapped[int] = mapped_column(default=0)
     status: Mapped[str] = mapped_column(sa.String(12), default="available")
-    received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    received_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=clock.now)
     # Where a serial item went when a transfer re-labelled it at its destination.
     moved_to_id: Mapped[int | None] = mapped_column(sa.ForeignKey("stock_items.id"))
 
@@ -79,7 +98,7 @@ class Movement(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=clock.now, index=True)
     kind: Mapped[str] = mapped_column(sa.String(14))
     item_id: Mapped[int] = mapped_column(sa.ForeignKey("stock_items.id"))
     # Copied from the item so the ledger filters by site and material without a join.
@@ -122,7 +141,7 @@ class Receipt(db.Model):
     donor: Mapped[str] = mapped_column(sa.String(100), default="")
     note: Mapped[str] = mapped_column(sa.String(500), default="")
     user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=clock.now)
 
     site: Mapped[Site] = relationship(lazy="joined", innerjoin=True)
     material: Mapped[Material] = relationship(lazy="joined", innerjoin=True)
@@ -145,7 +164,7 @@ class Issue(db.Model):
     recipient_id_number: Mapped[str] = mapped_column(sa.String(30), default="")
     purpose: Mapped[str] = mapped_column(sa.String(500), default="")
     user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=clock.now)
 
     site: Mapped[Site] = relationship(lazy="joined", innerjoin=True)
     user: Mapped[User | None] = relationship(lazy="joined")
@@ -190,7 +209,7 @@ class Return(db.Model):
     issue_id: Mapped[int] = mapped_column(sa.ForeignKey("issues.id"), index=True)
     note: Mapped[str] = mapped_column(sa.String(500), default="")
     user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=clock.now)
 
     issue: Mapped[Issue] = relationship(lazy="joined", innerjoin=True)
     lines: Mapped[list["ReturnLine"]] = relationship(back_populates="document", lazy="selectin",
@@ -233,7 +252,7 @@ class Transfer(db.Model):
     status: Mapped[str] = mapped_column(sa.String(12), default="requested", index=True)
     note: Mapped[str] = mapped_column(sa.String(500), default="")
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=clock.now)
     dispatched_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     received_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     cancelled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
@@ -287,10 +306,8 @@ class IdempotencyRecord(db.Model):
     fingerprint: Mapped[str] = mapped_column(sa.String(64))
     status: Mapped[int]
     body: Mapped[str] = mapped_column(sa.Text)
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=clock.now, index=True)
 
-
-TEST_RESULTS = ("ok", "fault")
 
 
 class EquipmentTest(db.Model):
@@ -308,7 +325,7 @@ class EquipmentTest(db.Model):
     result: Mapped[str] = mapped_column(sa.String(8))
     note: Mapped[str] = mapped_column(sa.String(500), default="")
     user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
-    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=clock.now)
 
     item: Mapped[StockItem] = relationship(lazy="joined", innerjoin=True)
     user: Mapped[User | None] = relationship(lazy="joined")

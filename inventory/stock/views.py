@@ -5,19 +5,22 @@ import datetime as dt
 import re
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
+from inventory import clock
 from inventory.auth.access import authorize, authorize_somewhere, can, can_somewhere
 from inventory.catalog.models import Material
 from inventory.db import db
-from inventory.errors import IdempotencyMismatch, InsufficientStock, ValidationError
+from inventory.errors import BadRequest, IdempotencyMismatch, InsufficientStock, NotFound, ValidationError
+from inventory.extensions import idempotency
 from inventory.forms import FORM_ERRORS, choices, collect, page_number, show_errors
 from inventory.sites.models import Site
 from inventory.sites.queries import visible_sites
 from inventory.sites.services import get_site
 from inventory.stock import queries, services
+from inventory.stock import transfers as transfer_actions
 from inventory.stock.forms import (
     AdjustForm,
     IssueForm,
@@ -28,7 +31,6 @@ from inventory.stock.forms import (
     TransferForm,
     TransferReceiveForm,
 )
-from inventory.stock.idempotency import fingerprint, once
 from inventory.stock.models import MOVEMENT_KINDS, STATUSES, TRANSFER_STATUSES, Issue, Receipt
 
 blueprint = Blueprint("stock", __name__, url_prefix="/stock")
@@ -78,23 +80,10 @@ def _home_site() -> Site | None:
     return _site_arg() or (current_user.sites[0] if current_user.sites else None)
 
 
-def _submit_once(form, work) -> str:
-    """Run ``work() -> url`` once for this rendered form; a resent form gets the same url."""
-    fields = sorted((key, value) for key, value in request.form.items(multi=True)
-                    if key not in ("csrf_token", "idempotency_key"))
-    digest = fingerprint(request.endpoint, request.view_args, fields)
-    key = form.idempotency_key.data or None
-    if key is not None and not re.fullmatch(r"[0-9a-f]{32}", key):
-        abort(400)
-    _status, body = once(user=current_user, key=key, digest=digest,
-                         work=lambda: (303, {"location": work()}))
-    return body["location"]
-
-
 def _submit(form, work, *, done: str, show=show_errors):
     """Do the form's work once and redirect with ``done``; or show the errors and return None."""
     try:
-        location = _submit_once(form, work)
+        location = idempotency.submit_form(current_user, form.idempotency_key.data or None, work)
     except (*FORM_ERRORS, InsufficientStock, IdempotencyMismatch) as error:
         show(form, error)
         return None
@@ -184,12 +173,12 @@ def index():
     include_sub = request.args.get("sub") == "1"
     query = queries.stock_items(
         current_user, site=site, include_sub_sites=include_sub, material=material, status=status,
-        expiring_before=dt.date.today() + dt.timedelta(days=expiring) if expiring else None)
+        expiring_before=clock.today() + dt.timedelta(days=expiring) if expiring else None)
     page = db.paginate(query, page=page_number(), per_page=50, error_out=False)
     return render_template("stock/index.html", page=page, site=site, material=material,
                            status=status, expiring=expiring, include_sub=include_sub,
                            sites=_sites_for("stock.view"), materials=_material_names(),
-                           windows=EXPIRY_WINDOWS, today=dt.date.today())
+                           windows=EXPIRY_WINDOWS, today=clock.today())
 
 
 @blueprint.get("/summary")
@@ -213,7 +202,7 @@ def item(label):
     page = db.paginate(queries.movements(current_user, item=stock_item), page=page_number(),
                        per_page=50, error_out=False)
     return render_template("stock/item.html", item=stock_item, page=page,
-                           loans=queries.open_loans_of(stock_item), today=dt.date.today())
+                           loans=queries.open_loans_of(stock_item), today=clock.today())
 
 
 @blueprint.route("/item/<label>/adjust", methods=["GET", "POST"])
@@ -293,7 +282,7 @@ def receipt(number):
     """A receipt and the items (labels) it filled."""
     document = db.session.scalar(sa.select(Receipt).where(Receipt.number == number))
     if document is None:
-        abort(404)
+        raise NotFound()
     authorize(current_user, "stock.view", document.site)
     return render_template("stock/receipt.html", receipt=document,
                            items=queries.document_items(number))
@@ -362,7 +351,7 @@ def issues():
 def _issue_document(number) -> Issue:
     document = db.session.scalar(sa.select(Issue).where(Issue.number == number))
     if document is None:
-        abort(404)
+        raise NotFound()
     authorize(current_user, "stock.view", document.site)
     return document
 
@@ -380,7 +369,7 @@ def loans():
     """Loans still out, soonest due first; overdue ones first of all when asked."""
     site = _site_arg()
     overdue = request.args.get("overdue") == "1"
-    today = dt.date.today()
+    today = clock.today()
     page = db.paginate(queries.loans(current_user, site=site, overdue_on=today if overdue else None),
                        page=page_number(), per_page=50, error_out=False)
     return render_template("stock/loans.html", page=page, site=site, overdue=overdue, today=today)
@@ -450,7 +439,7 @@ def new_transfer():
         rows: list[int] = []
 
         def work():
-            transfer = services.create_transfer(actor=current_user, data={
+            transfer = transfer_actions.create_transfer(actor=current_user, data={
                 "from_site": form.from_site.data, "to_site": form.to_site.data,
                 "note": (form.note.data or "").strip(),
                 "lines": _line_data(form, rows, with_due=False)})
@@ -464,7 +453,7 @@ def new_transfer():
 
 
 def _transfer_for_view(number):
-    transfer = services.get_transfer(number)
+    transfer = transfer_actions.get_transfer(number)
     if not can(current_user, "stock.view", transfer.to_site):
         authorize(current_user, "stock.view", transfer.from_site)
     return transfer
@@ -481,7 +470,7 @@ def transfer(number):
 def _transfer_action(number, action, success):
     form = TransferActionForm()
     if not form.validate_on_submit():
-        abort(400)
+        raise BadRequest()
 
     def work():
         action(actor=current_user, number=number)
@@ -496,14 +485,14 @@ def _transfer_action(number, action, success):
 @login_required
 def dispatch(number):
     """发出."""
-    return _transfer_action(number, services.dispatch_transfer, _("已发出，物资在途"))
+    return _transfer_action(number, transfer_actions.dispatch_transfer, _("已发出，物资在途"))
 
 
 @blueprint.post("/transfers/<number>/cancel")
 @login_required
 def cancel(number):
     """撤销."""
-    return _transfer_action(number, services.cancel_transfer, _("已撤销调拨"))
+    return _transfer_action(number, transfer_actions.cancel_transfer, _("已撤销调拨"))
 
 
 @blueprint.route("/transfers/<number>/receive", methods=["GET", "POST"])
@@ -522,7 +511,7 @@ def receive_transfer(number):
             lines = [{"line": _whole(entry.form.line.data),
                       "received": _whole(entry.form.received.data)}
                      for entry in form.lines.entries]
-            services.receive_transfer(actor=current_user, number=number, data={"lines": lines})
+            transfer_actions.receive_transfer(actor=current_user, number=number, data={"lines": lines})
             return url_for("stock.transfer", number=number)
 
         if answer := _submit(form, work, done=_("已收货"), show=_show_receive_errors):

@@ -1,5 +1,9 @@
 """Idempotency keys: the same request sent twice (double tap, retry, offline replay) applies once.
 
+An extension of the app (``extensions.idempotency``), applied at the edge: the API reads the key
+from the ``Idempotency-Key`` header (``answer_api``), pages from the key every rendered form
+carries (``submit_form``); both end in ``once``, which features never call themselves.
+
 The key is claimed in the same transaction as the work, so either both exist or neither does; a
 twin arriving while the first is still running waits on the key's unique index (PostgreSQL) or on
 the write lock (SQLite), then gets the first answer.
@@ -10,24 +14,17 @@ import json
 import re
 
 import sqlalchemy as sa
+from flask import request
 from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 
 from inventory.db import db, execute, run_in_transaction
-from inventory.errors import IdempotencyInProgress, IdempotencyMismatch
+from inventory.errors import BadRequest, IdempotencyInProgress, IdempotencyMismatch
 from inventory.stock.models import IdempotencyRecord
 
 KEY_PATTERN = re.compile(r"[\x21-\x7e]{1,100}")
-
-
-class BadKey(ValueError):
-    """The Idempotency-Key header is not 1–100 visible ASCII characters."""
-
-
-def check_key(key: str) -> str:
-    if not KEY_PATTERN.fullmatch(key):
-        raise BadKey(_("Idempotency-Key 应为 1–100 个可见 ASCII 字符"))
-    return key
+# What a rendered form carries: uuid4().hex (stock/forms.py OnceForm).
+FORM_KEY_PATTERN = re.compile(r"[0-9a-f]{32}")
 
 
 def fingerprint(*parts) -> str:
@@ -82,3 +79,33 @@ def once(*, user, key: str | None, digest: str, work) -> tuple[int, dict]:
         if (record := _stored(user.id, key)) is not None and record.status:
             return _replay(record, digest)
         raise IdempotencyInProgress() from None
+
+
+class Idempotency:
+    """The extension: a state-changing request, from a page or the API, answered once per key."""
+
+    def init_app(self, app) -> None:
+        app.extensions["idempotency"] = self
+
+    def answer_api(self, user, work, body) -> tuple[int, dict]:
+        """``work() -> (status, body)`` once per the request's Idempotency-Key (API.md, Conventions).
+
+        ``body`` is the request's JSON (None when it sent none): it is part of what makes two
+        requests the same one. Without a key the work simply runs.
+        """
+        key = request.headers.get("Idempotency-Key")
+        if key is not None and not KEY_PATTERN.fullmatch(key):
+            raise BadRequest(_("Idempotency-Key 应为 1–100 个可见 ASCII 字符"))
+        digest = fingerprint(request.method, request.path, body)
+        return once(user=user, key=key, digest=digest, work=work)
+
+    def submit_form(self, user, key: str | None, work) -> str:
+        """Run ``work() -> url`` once for this rendered form; a resent form gets the same url."""
+        if key is not None and not FORM_KEY_PATTERN.fullmatch(key):
+            raise BadRequest()
+        fields = sorted((name, value) for name, value in request.form.items(multi=True)
+                        if name not in ("csrf_token", "idempotency_key"))
+        digest = fingerprint(request.endpoint, request.view_args, fields)
+        _status, body = once(user=user, key=key, digest=digest,
+                             work=lambda: (303, {"location": work()}))
+        return body["location"]

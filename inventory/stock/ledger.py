@@ -1,0 +1,170 @@
+"""The stock ledger: the one module that writes quantities, statuses and movements.
+
+Every action of every feature (receipts, issues, returns, transfers, adjustments, and later
+stocktakes, dispatch and sync) changes stock through these few functions, inside the unit of
+work its caller owns:
+
+- ``next_number(kind)``: the document's number, gap-free;
+- ``lock(items)``: lock the items a document touches, in id order, and refresh them;
+- ``batch_item(site, material, …)``: the item a lot goes into at a site, made if needed;
+- ``serial_item(site, material, serial=…, …)``: a new item for one serial-numbered unit;
+- ``change_quantity(item, delta, kind=…, …)``: add ``delta`` (and set the status) with its
+  movement, refusing to go below zero;
+- ``relabel(item, at=…, …)``: a serial unit arrives at another site under a new label.
+
+Stock goes down only through a conditional UPDATE (quantity + delta >= 0), never read-then-write;
+documents that touch several items lock them in id order first, so two documents never wait on
+each other in a circle. ``tests/stock/test_only_writer.py`` fails when anything else writes.
+"""
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm.attributes import set_committed_value
+
+from inventory import clock
+from inventory.catalog.models import Material
+from inventory.db import db, execute
+from inventory.errors import InsufficientStock
+from inventory.labels.codes import new_label
+from inventory.sites.models import Site
+from inventory.stock.models import DOCUMENT_PREFIXES, DocumentCounter, Movement, StockItem
+
+# The statements every issue sends, built once: each execution only brings its values (building
+# and hashing a statement anew cost about as much as running it, bench/README).
+_COUNTERS, _ITEMS = DocumentCounter.__table__, StockItem.__table__
+_BUMP_COUNTER = (sa.update(_COUNTERS)
+                 .where(_COUNTERS.c.prefix == sa.bindparam("counter_prefix"),
+                        _COUNTERS.c.year == sa.bindparam("counter_year"))
+                 .values(last=_COUNTERS.c.last + 1).returning(_COUNTERS.c.last))
+_CHANGE_QUANTITY = (sa.update(_ITEMS)
+                    .where(_ITEMS.c.id == sa.bindparam("item_id"),
+                           _ITEMS.c.quantity + sa.bindparam("delta") >= 0)
+                    .values(quantity=_ITEMS.c.quantity + sa.bindparam("delta"),
+                            status=sa.func.coalesce(sa.bindparam("status", type_=sa.String),
+                                                    _ITEMS.c.status))
+                    .returning(_ITEMS.c.quantity, _ITEMS.c.status))
+_RECORD_MOVEMENT = sa.insert(Movement.__table__).returning(Movement.__table__.c.id)
+_LOCK_ITEMS = (sa.select(_ITEMS.c.id, _ITEMS.c.quantity, _ITEMS.c.status, _ITEMS.c.moved_to_id)
+               .where(_ITEMS.c.id.in_(sa.bindparam("ids", expanding=True)))
+               .order_by(_ITEMS.c.id).with_for_update())
+# What the lock brings fresh: the only columns of an item that change once it is made.
+_LEDGER_COLUMNS = ("quantity", "status", "moved_to_id")
+
+
+def _insert_ignoring_conflict(model, values: dict, index_elements, index_where=None):
+    dialect = db.session.get_bind().dialect.name
+    insert = (postgresql.insert if dialect == "postgresql" else sqlite.insert)(model).values(values)
+    db.session.execute(insert.on_conflict_do_nothing(index_elements=index_elements,
+                                                     index_where=index_where))
+
+
+def next_number(kind: str) -> str:
+    """The next document number of ``kind`` this year, e.g. RK-2026-000001: unique, no gaps.
+
+    The counter row is updated in the document's own transaction, so a rollback gives the number
+    back; concurrent documents of one kind queue on that row for the rest of their transaction.
+    """
+    prefix, year = DOCUMENT_PREFIXES[kind], clock.today().year
+    counter = {"counter_prefix": prefix, "counter_year": year}
+    number = execute(_BUMP_COUNTER, counter).scalar_one_or_none()
+    if number is None:
+        _insert_ignoring_conflict(DocumentCounter, {"prefix": prefix, "year": year, "last": 0},
+                                  ["prefix", "year"])
+        number = execute(_BUMP_COUNTER, counter).scalar_one()
+    return f"{prefix}-{year}-{number:06d}"
+
+
+def lock(items) -> None:
+    """Lock these items (PostgreSQL; SQLite's BEGIN IMMEDIATE already serialises writers) in id
+    order, and bring what the ledger changes (quantity, status, where a serial item went) fresh
+    from the database into them. The rest of an item never changes once it is made, so the
+    loaded objects are kept rather than loaded again with their site and material."""
+    by_id = {item.id: item for item in items}
+    if not by_id:
+        return
+    for row in execute(_LOCK_ITEMS, {"ids": sorted(by_id)}):
+        for name in _LEDGER_COLUMNS:
+            set_committed_value(by_id[row.id], name, getattr(row, name))
+
+
+def change_quantity(item: StockItem, delta: int, *, kind: str, actor, document=None,
+                    status=None, reason=None, note="", reverses=None) -> int:
+    """Add ``delta`` to an item (and set its status) with its one movement, whose id it returns;
+    raise InsufficientStock.
+
+    A conditional UPDATE: the database refuses to go below zero whatever ran concurrently.
+    """
+    row = execute(_CHANGE_QUANTITY, {"item_id": item.id, "delta": delta, "status": status}
+                  ).one_or_none()
+    if row is None:
+        raise InsufficientStock(details=[{"line": 0, "requested": -delta,
+                                          "available": item.quantity}])
+    set_committed_value(item, "quantity", row.quantity)
+    set_committed_value(item, "status", row.status)
+    return execute(_RECORD_MOVEMENT, {
+        "kind": kind, "item_id": item.id, "site_id": item.site_id, "material_id": item.material_id,
+        "quantity": delta, "balance_after": row.quantity, "status_after": row.status,
+        "document": document, "reason": reason, "note": note or "",
+        "user_id": getattr(actor, "id", None),
+        "reverses_id": reverses.id if reverses is not None else None}).scalar_one()
+
+
+def merge_key(lot, expiry, owner) -> str:
+    """What makes two receipts the same physical batch: lot, expiry and owner."""
+    return f"{lot or ''}|{expiry.isoformat() if expiry else ''}|{owner}"
+
+
+def batch_item(site: Site, material: Material, *, lot, expiry, owner, status="available",
+               production_date=None, source=None, donor="") -> StockItem:
+    """The available (or damaged) item of this batch at ``site``, made (empty) if there is none.
+
+    Two first receipts racing on PostgreSQL both insert; the unique index keeps one, the other's
+    insert does nothing, and both then add to the same row.
+    """
+    key = merge_key(lot, expiry, owner)
+    find = (sa.select(StockItem)
+            .where(StockItem.site_id == site.id, StockItem.material_id == material.id,
+                   StockItem.merge_key == key, StockItem.status == status,
+                   StockItem.serial.is_(None)))
+    item = db.session.scalar(find)
+    if item is None:
+        _insert_ignoring_conflict(StockItem, {
+            "label": new_label(), "site_id": site.id, "material_id": material.id, "lot": lot,
+            "expiry_date": expiry, "production_date": production_date, "source": source,
+            "donor": donor or "", "owner": owner, "merge_key": key, "quantity": 0,
+            "status": status, "received_at": clock.now(),
+        }, ["site_id", "material_id", "merge_key", "status"],
+            index_where=sa.text("serial IS NULL AND status IN ('available', 'damaged')"))
+        item = db.session.scalar(find)
+    return item
+
+
+def serial_item(site: Site, material: Material, *, serial: str, lot=None, production_date=None,
+                expiry=None, source=None, donor="", owner="bureau") -> StockItem:
+    """A new, empty item for one serial-numbered unit at ``site``, under a new label.
+
+    Its first movement gives it its one unit; until then it holds nothing.
+    """
+    item = StockItem(label=new_label(), site=site, material=material, serial=serial, lot=lot,
+                     production_date=production_date, expiry_date=expiry, source=source,
+                     donor=donor or "", owner=owner, merge_key=merge_key(serial, expiry, owner),
+                     quantity=0, received_at=clock.now())
+    db.session.add(item)
+    db.session.flush()
+    return item
+
+
+def relabel(item: StockItem, *, at: Site, kind: str, actor, document=None, note="") -> StockItem:
+    """A serial unit that left ``item`` arrives at ``at``: a new item there holds it, and the old
+    one remembers where it went."""
+    arrived = StockItem(label=new_label(), site=at, material=item.material, serial=item.serial,
+                        lot=item.lot, production_date=item.production_date,
+                        expiry_date=item.expiry_date, source=item.source, donor=item.donor,
+                        owner=item.owner, merge_key=item.merge_key, quantity=0,
+                        received_at=clock.now())
+    db.session.add(arrived)
+    db.session.flush()
+    change_quantity(arrived, 1, kind=kind, actor=actor, document=document, note=note)
+    item.moved_to = arrived
+    db.session.flush()
+    return arrived
