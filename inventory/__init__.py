@@ -35,8 +35,10 @@ def register_extensions(app: Flask) -> None:
         templating,
     )
     from inventory.db import configure_engine
+    from inventory.db import init_app as hold_to_one_unit
 
     db.init_app(app)
+    hold_to_one_unit(app)
     with app.app_context():
         configure_engine(db.engine, busy_timeout_ms=app.config["SQLITE_BUSY_TIMEOUT_MS"])
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))

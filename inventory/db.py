@@ -11,6 +11,7 @@ from contextlib import nullcontext
 from contextvars import ContextVar
 
 import sqlalchemy as sa
+from flask import g, has_request_context, request
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase
@@ -120,14 +121,46 @@ def _is_retryable(error: DBAPIError) -> bool:
     return getattr(error.orig, "sqlstate", None) in RETRYABLE_SQLSTATES
 
 
+class UnitOfWorkError(RuntimeError):
+    """A change was made outside any unit of work: it would be committed by whichever unit ran
+    next, as part of work it has nothing to do with."""
+
+
+def _refuse_stray_changes(session) -> None:
+    if session.new or session.dirty or session.deleted:
+        stray = [type(obj).__name__ for obj in (*session.new, *session.dirty, *session.deleted)]
+        raise UnitOfWorkError(f"changes made outside a unit of work: {', '.join(sorted(stray))}")
+
+
+def _count_committed_unit() -> None:
+    if has_request_context():
+        g.committed_units = g.get("committed_units", 0) + 1
+
+
+def init_app(app) -> None:
+    """Hold every request to one unit of work: a second commit in one request means its work
+    was split, and a failure between the two would leave half of it done."""
+
+    @app.after_request
+    def _one_unit_per_request(response):
+        if (units := g.get("committed_units", 0)) > 1:
+            message = f"{request.method} {request.path} committed {units} units of work"
+            app.logger.error(message)
+            if app.testing:
+                raise UnitOfWorkError(message)
+        return response
+
+
 def run_in_transaction(work):
     """Run ``work()`` as one transaction: commit on success, roll back on any error.
 
     On PostgreSQL a serialization failure or deadlock reruns the whole unit, a bounded number of
-    times. A unit started inside another joins it, so services compose into one transaction.
+    times. A unit started inside another joins it, so services compose into one transaction. A
+    unit commits only what it made: it refuses to start on a session that already holds changes.
     """
     if _unit_depth.get():
         return work()
+    _refuse_stray_changes(db.session)
     with _sqlite_writers.get(db.engine) or nullcontext():
         return _run_unit(work)
 
@@ -144,6 +177,7 @@ def _run_unit(work):
         try:
             result = work()
             session.commit()
+            _count_committed_unit()
             return result
         except DBAPIError as error:
             session.rollback()

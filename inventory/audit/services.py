@@ -36,3 +36,21 @@ def record_change(*, actor, action: str, entity: str, key: str, changes: dict) -
         entity_key=key,
         changes=changes,
     ))
+
+
+def record_created(*, actor, entity: str, key: str, snapshot: dict) -> None:
+    """Audit a new record: every field of its snapshot, from nothing."""
+    record_change(actor=actor, action="create", entity=entity, key=key,
+                  changes=changes_between({}, snapshot))
+
+
+def record_updated(*, actor, entity: str, key: str, before: dict, after: dict) -> None:
+    """Audit what changed between two snapshots of a record; nothing when nothing did."""
+    if changes := changes_between(before, after):
+        record_change(actor=actor, action="update", entity=entity, key=key, changes=changes)
+
+
+def record_deleted(*, actor, entity: str, key: str, snapshot: dict) -> None:
+    """Audit a removed record: every field of its last snapshot, to nothing."""
+    record_change(actor=actor, action="delete", entity=entity, key=key,
+                  changes=changes_between(snapshot, {}))

@@ -12,7 +12,7 @@ from flask import current_app
 from flask_babel import gettext as _
 
 from inventory import clock
-from inventory.audit.services import changes_between, record_change
+from inventory.audit.services import record_change, record_created, record_updated
 from inventory.auth.access import authorize
 from inventory.auth.models import ROLES, ApiToken, LoginFailure, User, UserSession
 from inventory.db import db, transactional
@@ -95,8 +95,7 @@ def create_user(*, actor, username: str, role: str, password: str, site_codes=()
     user = User(username=username, role=role, display_name=display_name.strip(),
                 password_hash=hash_password(password), sites=sites)
     db.session.add(user)
-    record_change(actor=actor, action="create", entity="user", key=username,
-                  changes=changes_between({}, _user_snapshot(user)))
+    record_created(actor=actor, entity="user", key=username, snapshot=_user_snapshot(user))
     return user
 
 
@@ -118,9 +117,8 @@ def update_user(*, actor, username: str, role: str, site_codes=(), display_name=
     if not active:
         db.session.execute(sa.delete(UserSession).where(UserSession.user_id == user.id))
         db.session.execute(sa.delete(ApiToken).where(ApiToken.user_id == user.id))
-    changes = changes_between(before, _user_snapshot(user))
-    if changes:
-        record_change(actor=actor, action="update", entity="user", key=username, changes=changes)
+    record_updated(actor=actor, entity="user", key=username, before=before,
+                   after=_user_snapshot(user))
     return user
 
 
@@ -166,20 +164,21 @@ def authenticate(*, username: str, password: str, address: str | None) -> User:
     if not valid:
         _record_failure(username.lower(), address)
         raise Unauthorized(_("用户名或密码错误"))
-    _after_successful_login(user, password, address)
     return user
 
 
-@transactional
-def _after_successful_login(user: User, password: str, address: str) -> None:
+def _logged_in(user: User, password: str) -> None:
+    """What a successful login changes: its past failures are forgotten, an old hash upgraded."""
     db.session.execute(sa.delete(LoginFailure).where(LoginFailure.username == user.username.lower()))
     if password_hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
 
 
 @transactional
-def start_session(user: User, address: str | None) -> UserSession:
-    """Open a new login session; its id is what the signed cookie carries."""
+def start_session(user: User, address: str | None, *, password: str) -> UserSession:
+    """Log in (authenticate() checked the password): one unit of work that opens a login session,
+    whose id is what the signed cookie carries."""
+    _logged_in(user, password)
     login = UserSession(id=secrets.token_urlsafe(32), user=user, address=_client_key(address))
     db.session.add(login)
     return login
@@ -247,8 +246,13 @@ def _digest(token: str) -> str:
 
 
 @transactional
-def issue_token(*, user: User, days: int) -> tuple[str, ApiToken]:
-    """Create an API token; the plain token is returned once and only its digest is kept."""
+def issue_token(*, user: User, days: int, password: str | None = None) -> tuple[str, ApiToken]:
+    """Create an API token; the plain token is returned once and only its digest is kept.
+
+    Given the ``password`` that authenticate() checked, this is a login, in the same unit.
+    """
+    if password is not None:
+        _logged_in(user, password)
     token = secrets.token_urlsafe(32)
     record = ApiToken(user=user, digest=_digest(token),
                       expires_at=clock.now() + dt.timedelta(days=days))

@@ -47,7 +47,8 @@ def login():
             form.form_errors = [error.message]
             status = error.status
         else:
-            login_session = services.start_session(user, request.remote_addr)
+            login_session = services.start_session(user, request.remote_addr,
+                                                  password=form.password.data or "")
             # A fresh cookie at login: nothing planted before it survives (session fixation).
             lang = session.get("lang")
             session.clear()

@@ -3,7 +3,7 @@
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
-from inventory.audit.services import changes_between, record_change
+from inventory.audit.services import record_created, record_updated
 from inventory.auth.access import authorize
 from inventory.catalog.models import TRACKING, Category, Material
 from inventory.db import db, transactional
@@ -101,8 +101,8 @@ def create_material(*, actor, data: dict) -> Material:
     _apply(material, fields)
     db.session.add(material)
     db.session.flush()
-    record_change(actor=actor, action="create", entity="material", key=material.code,
-                  changes=changes_between({}, material_snapshot(material)))
+    record_created(actor=actor, entity="material", key=material.code,
+                   snapshot=material_snapshot(material))
     return material
 
 
@@ -117,9 +117,8 @@ def update_material(*, actor, code: str, changes: dict) -> Material:
     before = material_snapshot(material)
     _apply(material, fields)
     db.session.flush()
-    changes = changes_between(before, material_snapshot(material))
-    if changes:
-        record_change(actor=actor, action="update", entity="material", key=code, changes=changes)
+    record_updated(actor=actor, entity="material", key=code, before=before,
+                   after=material_snapshot(material))
     return material
 
 
@@ -149,8 +148,8 @@ def create_category(*, actor, data: dict) -> Category:
                         parent=_category_parent(fields.get("parent")))
     db.session.add(category)
     db.session.flush()
-    record_change(actor=actor, action="create", entity="category", key=category.code,
-                  changes=changes_between({}, _category_snapshot(category)))
+    record_created(actor=actor, entity="category", key=category.code,
+                   snapshot=_category_snapshot(category))
     return category
 
 
@@ -172,7 +171,6 @@ def update_category(*, actor, code: str, changes: dict) -> Category:
             raise ValidationError({"parent": _("该类别有下级类别，不能再设上级")})
         category.parent = _category_parent(fields["parent"], category)
     db.session.flush()
-    changes = changes_between(before, _category_snapshot(category))
-    if changes:
-        record_change(actor=actor, action="update", entity="category", key=code, changes=changes)
+    record_updated(actor=actor, entity="category", key=code, before=before,
+                   after=_category_snapshot(category))
     return category

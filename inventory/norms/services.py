@@ -3,7 +3,7 @@
 import sqlalchemy as sa
 from flask_babel import gettext as _
 
-from inventory.audit.services import changes_between, record_change
+from inventory.audit.services import record_created, record_deleted, record_updated
 from inventory.auth.access import authorize
 from inventory.catalog.models import Material
 from inventory.db import db, transactional
@@ -71,8 +71,7 @@ def create_norm(*, actor, data: dict) -> Norm:
     _apply(norm, fields)
     db.session.add(norm)
     db.session.flush()
-    record_change(actor=actor, action="create", entity="norm", key=str(norm.id),
-                  changes=changes_between({}, norm_snapshot(norm)))
+    record_created(actor=actor, entity="norm", key=str(norm.id), snapshot=norm_snapshot(norm))
     return norm
 
 
@@ -85,8 +84,8 @@ def update_norm(*, actor, norm_id: int, changes: dict) -> Norm:
     before = norm_snapshot(norm)
     _apply(norm, fields)
     db.session.flush()
-    if diff := changes_between(before, norm_snapshot(norm)):
-        record_change(actor=actor, action="update", entity="norm", key=str(norm.id), changes=diff)
+    record_updated(actor=actor, entity="norm", key=str(norm.id), before=before,
+                   after=norm_snapshot(norm))
     return norm
 
 
@@ -97,5 +96,4 @@ def delete_norm(*, actor, norm_id: int) -> None:
     norm = get_norm(norm_id)
     snapshot = norm_snapshot(norm)
     db.session.delete(norm)
-    record_change(actor=actor, action="delete", entity="norm", key=str(norm_id),
-                  changes=changes_between(snapshot, {}))
+    record_deleted(actor=actor, entity="norm", key=str(norm_id), snapshot=snapshot)

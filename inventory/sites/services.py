@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 
 from inventory import clock
-from inventory.audit.services import changes_between, record_change
+from inventory.audit.services import record_created, record_deleted, record_updated
 from inventory.auth.access import authorize
 from inventory.catalog.models import Material
 from inventory.db import db, transactional
@@ -264,8 +264,8 @@ def create_site(*, actor, data: dict) -> Site:
     db.session.flush()
     site.path = f"{parent.path if parent else '/'}{site.id}/"
     _refresh_planning_population(site)
-    record_change(actor=actor, action="create", entity="site", key=site.code,
-                  changes=changes_between({}, _audit_view(site_snapshot(site))))
+    record_created(actor=actor, entity="site", key=site.code,
+                   snapshot=_audit_view(site_snapshot(site)))
     return site
 
 
@@ -305,9 +305,8 @@ def update_site(*, actor, code: str, changes: dict) -> Site:
                     + sa.func.substr(Site.path, len(old_path) + 1, type_=sa.String))
             .execution_options(synchronize_session="fetch"))
     _refresh_planning_population(site)
-    changes = changes_between(_audit_view(before), _audit_view(site_snapshot(site)))
-    if changes:
-        record_change(actor=actor, action="update", entity="site", key=site.code, changes=changes)
+    record_updated(actor=actor, entity="site", key=site.code, before=_audit_view(before),
+                   after=_audit_view(site_snapshot(site)))
     return site
 
 
@@ -326,5 +325,4 @@ def delete_site(*, actor, code: str) -> None:
     except IntegrityError:
         # Stock, users or documents still refer to it: history must stay readable.
         raise InvalidState(_("该站点已有业务记录或关联用户，不能删除，请改为停用")) from None
-    record_change(actor=actor, action="delete", entity="site", key=code,
-                  changes=changes_between(snapshot, {}))
+    record_deleted(actor=actor, entity="site", key=code, snapshot=snapshot)
