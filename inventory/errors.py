@@ -1,18 +1,29 @@
 """Domain errors, and the handlers that turn them (and HTTP errors) into pages or API JSON."""
 
+import werkzeug.exceptions
 from flask import jsonify, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError
-from werkzeug.exceptions import HTTPException, MethodNotAllowed
+from werkzeug.exceptions import HTTPException
 
 
 class DomainError(Exception):
-    """A rule of the domain refused the request; nothing was changed."""
+    """A rule of the domain refused the request; nothing was changed.
+
+    Each kind names its API code, its HTTP status and its default message in its class line:
+    ``class NotFound(DomainError, code="not_found", status=404, message=_l("…"))``.
+    """
 
     code = "invalid_state"
     status = 409
     default_message = _l("操作无法完成")
+
+    def __init_subclass__(cls, *, code=None, status=None, message=None, **kwargs):
+        super().__init_subclass__(**kwargs)
+        cls.code = code or cls.code
+        cls.status = status or cls.status
+        cls.default_message = message or cls.default_message
 
     def __init__(self, message=None, details=None):
         self.message = str(message or self.default_message)
@@ -20,108 +31,81 @@ class DomainError(Exception):
         super().__init__(self.message)
 
 
-class ValidationError(DomainError):
+class ValidationError(DomainError, code="validation_error", status=422, message=_l("输入有误")):
     """Input is malformed or breaks a rule; ``details`` maps each field to its problem."""
-
-    code = "validation_error"
-    status = 422
-    default_message = _l("输入有误")
 
     def __init__(self, details: dict, message=None):
         super().__init__(message, {field: str(problem) for field, problem in details.items()})
 
 
-class BadRequest(DomainError):
+class BadRequest(DomainError, code="bad_request", status=400, message=_l("请求格式有误")):
     """The request itself is malformed: a body that is not JSON, a header or a form token that
     is not what it must be."""
 
-    code = "bad_request"
-    status = 400
-    default_message = _l("请求格式有误")
+
+class Unauthorized(DomainError, code="unauthorized", status=401, message=_l("请先登录")):
+    """No one, or no one we know, is asking."""
 
 
-class Unauthorized(DomainError):
-    code = "unauthorized"
-    status = 401
-    default_message = _l("请先登录")
+class Forbidden(DomainError, code="forbidden", status=403, message=_l("没有权限执行此操作")):
+    """The user's role or site scope does not allow it (auth/access.py)."""
 
 
-class Forbidden(DomainError):
-    code = "forbidden"
-    status = 403
-    default_message = _l("没有权限执行此操作")
+class NotFound(DomainError, code="not_found", status=404, message=_l("页面或记录不存在")):
+    """No such record (or none the user may know of)."""
 
 
-class NotFound(DomainError):
-    code = "not_found"
-    status = 404
-    default_message = _l("页面或记录不存在")
+class Duplicate(DomainError, code="duplicate", status=409, message=_l("已存在")):
+    """A code, serial number or key that must be unique is taken."""
 
 
-class Duplicate(DomainError):
-    code = "duplicate"
-    status = 409
-    default_message = _l("已存在")
+class InvalidState(DomainError, code="invalid_state", status=409):
+    """The record is not in a state that allows this (a transfer already sent, an item on loan)."""
 
 
-class InvalidState(DomainError):
-    code = "invalid_state"
-    status = 409
-
-
-class InsufficientStock(DomainError):
+class InsufficientStock(DomainError, code="insufficient_stock", status=409, message=_l("库存不足")):
     """Not enough stock; ``details`` lists each short line: {"line", "requested", "available"}."""
 
-    code = "insufficient_stock"
-    status = 409
-    default_message = _l("库存不足")
 
-
-class Unavailable(DomainError):
+class Unavailable(DomainError, code="unavailable", status=503, message=_l("系统繁忙，请稍后重试")):
     """Something the answer needs is missing on the server (a font, a busy database)."""
 
-    code = "unavailable"
-    status = 503
-    default_message = _l("系统繁忙，请稍后重试")
+
+class IdempotencyMismatch(DomainError, code="idempotency_mismatch", status=422,
+                          message=_l("该 Idempotency-Key 已用于另一个不同的请求")):
+    """The key was used before, for a different request."""
 
 
-class IdempotencyMismatch(DomainError):
-    code = "idempotency_mismatch"
-    status = 422
-    default_message = _l("该 Idempotency-Key 已用于另一个不同的请求")
+class IdempotencyInProgress(DomainError, code="idempotency_in_progress", status=409,
+                            message=_l("相同 Idempotency-Key 的请求正在处理，请稍后重试")):
+    """A twin with the same key is still being answered."""
 
 
-class IdempotencyInProgress(DomainError):
-    code = "idempotency_in_progress"
-    status = 409
-    default_message = _l("相同 Idempotency-Key 的请求正在处理，请稍后重试")
-
-
-class TooManyAttempts(DomainError):
+class TooManyAttempts(DomainError, code="too_many_requests", status=429,
+                      message=_l("请求过于频繁，请稍后再试")):
     """Too many tries (logins, label look-ups) in the window; try again later."""
 
-    code = "too_many_requests"
-    status = 429
-    default_message = _l("请求过于频繁，请稍后再试")
+
+class MethodNotAllowed(DomainError, code="method_not_allowed", status=405,
+                       message=_l("不支持此请求方法")):
+    """The path exists, the method does not (the answer carries Allow)."""
 
 
-HTTP_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-              405: "method_not_allowed", 413: "payload_too_large", 429: "too_many_requests"}
+class PayloadTooLarge(DomainError, code="payload_too_large", status=413,
+                      message=_l("提交的内容过大")):
+    """The body is over the limit (MAX_CONTENT_LENGTH)."""
+
+
+# What the router, the body parser and CSRF protection refuse, as the domain's own kinds, so that
+# pages and API answer them exactly as a service's refusal (403 words it as a page's).
+HTTP_KINDS = {400: BadRequest, 401: Unauthorized, 403: Forbidden, 404: NotFound,
+              405: MethodNotAllowed, 413: PayloadTooLarge, 429: TooManyAttempts}
+HTTP_MESSAGES = {403: _l("没有权限访问此页面")}
 
 # Database answers that mean "busy, try again": SQLite's lock wait ran out, or PostgreSQL kept
 # failing to serialize after every retry. The client gets 503 with Retry-After, never a 500.
 BUSY_SQLSTATES = {"40001", "40P01", "55P03"}
 RETRY_AFTER_SECONDS = 2
-
-HTTP_MESSAGES = {
-    400: _l("请求格式有误"),
-    401: _l("请先登录"),
-    403: _l("没有权限访问此页面"),
-    404: _l("页面或记录不存在"),
-    405: _l("不支持此请求方法"),
-    413: _l("提交的内容过大"),
-    429: _l("请求过于频繁，请稍后再试"),
-}
 
 
 def wants_json() -> bool:
@@ -147,15 +131,15 @@ def register_error_handlers(app) -> None:
 
     @app.errorhandler(CSRFError)
     def _csrf_error(error: CSRFError):
-        return error_response(400, "bad_request", str(_l("表单已过期或来源不明，请刷新页面后重试")))
+        return _domain_error(BadRequest(_l("表单已过期或来源不明，请刷新页面后重试")))
 
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException):
-        status = error.code or 500
-        message = HTTP_MESSAGES.get(status, error.description or "")
-        response = app.make_response(error_response(status, HTTP_CODES.get(status, "error"),
-                                                    str(message)))
-        if isinstance(error, MethodNotAllowed) and error.valid_methods:
+        kind = HTTP_KINDS.get(error.code)
+        if kind is None:
+            return error_response(error.code or 500, "error", error.description or "")
+        response = app.make_response(_domain_error(kind(HTTP_MESSAGES.get(error.code))))
+        if isinstance(error, werkzeug.exceptions.MethodNotAllowed) and error.valid_methods:
             # The fresh answer would drop the Allow header a 405 must carry (RFC 9110 §15.5.6).
             response.headers["Allow"] = ", ".join(sorted(error.valid_methods))
         return response
@@ -167,8 +151,7 @@ def register_error_handlers(app) -> None:
         if not busy:
             return _unexpected(error)
         app.logger.warning("database busy on %s %s: %s", request.method, request.path, error.orig)
-        response, status = error_response(503, "unavailable", str(_l("系统繁忙，请稍后重试")))
-        response = app.make_response((response, status))
+        response = app.make_response(_domain_error(Unavailable()))
         response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
         return response
 
