@@ -7,7 +7,8 @@ from flask.globals import request_ctx
 from flask_babel import get_locale, get_translations
 from flask_login import current_user
 
-from inventory.audit.queries import ACTION_NAMES, ENTITY_NAMES, FIELD_NAMES, audit_value
+from inventory.audit.models import ACTION_NAMES, ENTITY_NAMES
+from inventory.audit.queries import FIELD_NAMES, audit_value
 from inventory.auth.access import can, can_somewhere
 from inventory.auth.models import ROLE_NAMES
 from inventory.catalog.models import TRACKING_NAMES

@@ -3,11 +3,19 @@
 import datetime as dt
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column
 
 from inventory import clock
 from inventory.db import UTCDateTime, db
 
+# Each code tuple is the keys of its display names.
+ACTION_NAMES = {"create": _l("新建"), "update": _l("修改"), "delete": _l("删除"),
+                "password": _l("修改密码")}
+ACTIONS = tuple(ACTION_NAMES)
+ENTITY_NAMES = {"site": _l("站点"), "material": _l("物资"), "category": _l("类别"),
+                "user": _l("用户"), "norm": _l("储备定额")}
+ENTITIES = tuple(ENTITY_NAMES)
 
 class AuditEntry(db.Model):
     __tablename__ = "audit_log"

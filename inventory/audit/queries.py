@@ -9,11 +9,7 @@ from inventory.audit.models import AuditEntry
 from inventory.db import db
 from inventory.validation import listing
 
-ACTION_NAMES = {"create": _l("新建"), "update": _l("修改"), "delete": _l("删除"),
-                "password": _l("修改密码")}
-ENTITY_NAMES = {"site": _l("站点"), "material": _l("物资"), "category": _l("类别"),
-                "user": _l("用户"), "norm": _l("储备定额")}
-
+# The names of the fields an entry may record, as the log page shows them.
 FIELD_NAMES = {
     "code": _l("编码"), "name": _l("名称"), "name_en": _l("英文名称"), "kind": _l("类型"),
     "parent": _l("上级"), "population": _l("人口"), "households": _l("户数"),

@@ -3,13 +3,12 @@
 from flask import Blueprint, render_template, request
 from flask_login import current_user, login_required
 
+from inventory.audit.models import ENTITIES
 from inventory.audit.queries import audit_entries
 from inventory.auth.access import authorize
 from inventory.forms import page_number
 
 blueprint = Blueprint("audit", __name__, url_prefix="/audit")
-
-ENTITIES = ("site", "material", "category", "user", "norm")
 
 
 @blueprint.get("/")
