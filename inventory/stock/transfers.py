@@ -12,9 +12,10 @@ from inventory.auth.access import authorize
 from inventory.db import db, transactional
 from inventory.errors import InsufficientStock, InvalidState, NotFound, ValidationError
 from inventory.stock import ledger
+from inventory.stock.allocation import allocate, available_for_issue, resolve_lines
 from inventory.stock.models import TRANSFER_STATUS_NAMES, StockItem, Transfer, TransferLine
 from inventory.stock.schemas import TRANSFER, TRANSFER_RECEIPT
-from inventory.stock.services import allocate, available_for_issue, resolve_lines, site_for
+from inventory.stock.services import site_for
 from inventory.validation import load
 
 
