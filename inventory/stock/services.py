@@ -147,8 +147,8 @@ def receive(*, actor, data: dict) -> Receipt:
                 raise Duplicate(_("序列号已登记：%(serials)s", serials=serial)) from None
     else:
         item = ledger.batch_item(site, material, lot=fields.get("lot"), expiry=expiry, owner=owner,
-                                production_date=production, source=fields.get("source"),
-                                donor=fields.get("donor") or "")
+                                 production_date=production, source=fields.get("source"),
+                                 donor=fields.get("donor") or "")
         ledger.change_quantity(item, quantity, kind="receipt", actor=actor, document=number,
                                note=receipt.note)
     db.session.flush()  # ids and defaults for the caller's answer
@@ -251,8 +251,9 @@ def _take_back(item: StockItem, quantity: int, condition: str, *, actor, number)
     if condition == "lost":
         return None  # the units left the balance when they were lent; only the loan changes
     target = ledger.batch_item(item.site, item.material, lot=item.lot, expiry=item.expiry_date,
-                              owner=item.owner, status="available" if condition == "good" else "damaged",
-                              production_date=item.production_date, source=item.source, donor=item.donor)
+                               owner=item.owner, production_date=item.production_date,
+                               source=item.source, donor=item.donor,
+                               status="available" if condition == "good" else "damaged")
     ledger.change_quantity(target, quantity, kind="return", actor=actor, document=number, note=note)
     return target
 

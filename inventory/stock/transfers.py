@@ -141,9 +141,9 @@ def receive_transfer(*, actor, number: str, data: dict | None = None) -> Transfe
                                        status="disposed", note=_("调拨途中短少"))
         elif line.received:
             arrived = ledger.batch_item(transfer.to_site, source.material, lot=source.lot,
-                                       expiry=source.expiry_date, owner=source.owner,
-                                       production_date=source.production_date, source=source.source,
-                                       donor=source.donor)
+                                        expiry=source.expiry_date, owner=source.owner,
+                                        production_date=source.production_date, source=source.source,
+                                        donor=source.donor)
             ledger.change_quantity(arrived, line.received, kind="transfer_in", actor=actor,
                                    document=number, note=transfer.from_site.name)
             line.to_item = arrived
