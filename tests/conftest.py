@@ -2,6 +2,8 @@
 
 Every test that takes ``app`` runs on SQLite and, when TEST_DATABASE_URL is set, on PostgreSQL
 (a fresh database for the run). Under REQUIRE_ALL=1 a missing engine or browser fails the run.
+The builder fixtures are thin wrappers over tests/factories.py, which tests call directly for
+a second user, client or app.
 """
 
 import contextlib
@@ -23,12 +25,12 @@ import sqlalchemy as sa
 from flask_migrate import upgrade
 from werkzeug.serving import make_server
 
-from inventory import create_app
-from inventory.auth.access import COMMAND_LINE
+from inventory import clock, create_app
 from inventory.db import db
+from tests import factories
+from tests.factories import PASSWORD, Api
 
 REQUIRE_ALL = os.environ.get("REQUIRE_ALL") == "1"
-PASSWORD = "correct horse battery"
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
@@ -132,59 +134,25 @@ def client(app):
 @pytest.fixture
 def make_site(app):
     """Build a site through the service, with defaults: ``make_site("GT-XB", parent="GT")``."""
-    from inventory.sites.services import create_site
-
-    def build(code, *, kind=None, parent=None, **fields):
-        kind = kind or ("county_depot" if parent is None else "town_store")
-        data = {"code": code, "name": fields.pop("name", f"站点{code}"), "kind": kind,
-                "parent": parent, **fields}
-        if kind == "agreement_site" and "agreement" not in data:
-            data["agreement"] = {"partner": "协议单位", "number": f"XY-{code}",
-                                 "valid_from": "2026-01-01", "valid_to": "2027-12-31"}
-        with app.app_context():
-            return create_site(actor=COMMAND_LINE, data=data).code
-
-    return build
+    return lambda code, **fields: factories.make_site(app, code, **fields)
 
 
 @pytest.fixture
 def make_user(app):
     """Build a user: ``make_user("keeper", sites=["GT-XB"])``; the password is PASSWORD."""
-    from inventory.auth.services import create_user
-
-    def build(role, *, sites=(), username=None):
-        username = username or f"{role}{secrets.token_hex(3)}"
-        with app.app_context():
-            create_user(username=username, role=role, password=PASSWORD, site_codes=list(sites),
-                        actor=COMMAND_LINE)
-        return username
-
-    return build
+    return lambda role, **fields: factories.make_user(app, role, **fields)
 
 
 @pytest.fixture
 def login(client):
     """Log the test client in as ``username``."""
-
-    def log_in(username, password=PASSWORD):
-        response = client.post("/login", data={"username": username, "password": password})
-        assert response.status_code == 302, response.get_data(as_text=True)
-        return response
-
-    return log_in
+    return lambda username, password=PASSWORD: factories.log_in(client, username, password)
 
 
 @pytest.fixture
 def token_for(app):
     """An API bearer header for ``username``."""
-    from inventory.auth.services import find_user, issue_token
-
-    def issue(username):
-        with app.app_context():
-            token, _record = issue_token(user=find_user(username), days=1)
-        return {"Authorization": f"Bearer {token}"}
-
-    return issue
+    return lambda username: factories.token_for(app, username)
 
 
 @pytest.fixture
@@ -197,6 +165,34 @@ def county(make_site):
     make_site("GT-XB-DC1", parent="GT-XB", kind="agreement_site", name="新坝惠民超市")
     make_site("GT-NH", parent="GT", name="南华镇储备室", population=16754)
     return "GT"
+
+
+@pytest.fixture
+def catalog(app):
+    """Water (lot, 1 year), tents (lot, returnable), generators (serial, returnable), quilts."""
+    return factories.make_catalog(app)
+
+
+@pytest.fixture
+def keeper(client, make_user, token_for, county, catalog):
+    """The keeper of 新坝镇 (GT-XB and what hangs under it), as an API client."""
+    return Api(client, token_for(make_user("keeper", username="xb", sites=["GT-XB"])))
+
+
+@pytest.fixture
+def manager(client, make_user, token_for, county, catalog):
+    """A manager of the whole county, as an API client."""
+    return Api(client, token_for(make_user("manager", username="boss")))
+
+
+@pytest.fixture
+def today():
+    """The bureau's date today (inventory/clock.py), with the domain clock held at its noon for
+    the test: no midnight can fall between a date the test works out and the one the app uses.
+    Only for the app in this process (test clients, live_server), not for a gunicorn server."""
+    day = clock.today()
+    with clock.travel(day):
+        yield day
 
 
 # --- the app as it runs in production ----------------------------------------------------------

@@ -27,6 +27,7 @@ import shutil
 import signal
 import socket
 import sqlite3
+import statistics
 import struct
 import subprocess
 import sys
@@ -55,9 +56,8 @@ from inventory.stock.models import (
     StockItem,
     Transfer,
 )
-from tests.catalog.test_catalog_api import make_material
-from tests.conftest import PASSWORD, _free_port, gunicorn, missing
-from tests.stock.conftest import check_ledger
+from tests.conftest import _free_port, gunicorn, missing
+from tests.factories import Api, check_ledger, http_post, make_material, page_client, receive
 
 ROOT = Path(__file__).resolve().parent.parent
 MATERIALS = ("WATER", "TENT", "QUILT")
@@ -199,11 +199,9 @@ def stocked(app, county, make_user, token_for):
     make_material(app, "TENT", "棉帐篷", unit="顶", returnable=True)
     make_material(app, "QUILT", "棉被", unit="床")
     headers = token_for(make_user("keeper", username="xb", sites=["GT-XB"]))
-    client = app.test_client()
+    api = Api(app.test_client(), headers)
     for material in MATERIALS:
-        response = client.post("/api/v1/receipts", headers=headers, json={
-            "site": "GT-XB", "material": material, "quantity": 100, "lot": "L1"})
-        assert response.status_code == 201, response.json
+        receive(api, material=material, quantity=100, lot="L1")
     return headers
 
 
@@ -216,11 +214,8 @@ def fault_server(app):
 
 
 def post(base, headers, path, body, *, key=None, fault=None, timeout=30):
-    extra = {"Idempotency-Key": key} if key else {}
-    if fault:
-        extra[FAULT] = fault
-    return requests.post(f"{base}/api/v1{path}", json=body, headers={**headers, **extra},
-                         timeout=timeout)
+    return http_post(base, {**headers, **({FAULT: fault} if fault else {})}, path, body, key=key,
+                     timeout=timeout)
 
 
 def state(app) -> dict:
@@ -283,11 +278,6 @@ def workers(master: subprocess.Popen) -> set[int]:
         with contextlib.suppress(FileNotFoundError):  # a thread of the master that just ended
             pids.update(int(pid) for pid in (task / "children").read_text().split())
     return pids
-
-
-def p99(latencies) -> float:
-    ordered = sorted(latencies)
-    return ordered[min(len(ordered) - 1, int(0.99 * len(ordered)))]
 
 
 # --- R5: GET requests never write --------------------------------------------------------------
@@ -372,9 +362,7 @@ def test_get_requests_never_write(app, client, make_user, login, token_for):
     sample = _demo_sample(app, api)
     login(admin)
     keeper = make_user("keeper", sites=["GT-XB"])
-    keeper_client = app.test_client()
-    assert keeper_client.post("/login", data={"username": keeper, "password": PASSWORD}
-                              ).status_code == 302
+    keeper_client = page_client(app, keeper)
     keeper_api = token_for(keeper)
     urls = _every_get_url(app, sample)
     assert len(urls) >= 50
@@ -597,12 +585,16 @@ def test_acknowledged_issues_survive_workers_killed_mid_stream(app, stocked, fau
     original = workers(master)
     before = state(app)
     acknowledged, interrupted, kills = [], Counter(), Counter()
-    done = threading.Event()
+    done, rounds_done = threading.Event(), threading.Event()
 
     def phone(n):
         with requests.Session() as session:
             session.headers.update(stocked)
             for i in range(8):
+                if i == 7:
+                    # The last issue waits for the last round (at 23 of the 28 before it), so
+                    # the stream cannot end before every round has landed.
+                    rounds_done.wait(timeout=120)
                 key = f"phone{n}-{i}"
                 for _attempt in range(20):
                     try:
@@ -619,7 +611,7 @@ def test_acknowledged_issues_survive_workers_killed_mid_stream(app, stocked, fau
 
     def killer():
         # Six rounds at fixed points of the stream (3, 7, … 23 of 32 acknowledged), so that every
-        # round lands however fast the phones go, and the stream still ends after the last.
+        # round lands however fast the phones go; the phones' last issues wait for the last.
         for round_ in range(6):
             while len(acknowledged) < 3 + 4 * round_ and not done.wait(0.005):
                 pass
@@ -631,6 +623,7 @@ def test_acknowledged_issues_survive_workers_killed_mid_stream(app, stocked, fau
                     os.kill(pid, signal.SIGKILL)
                     kills["workers"] += 1
             kills["rounds"] += 1
+        rounds_done.set()
 
     assassin = threading.Thread(target=killer)
     phones = [threading.Thread(target=phone, args=(n,)) for n in range(4)]
@@ -708,7 +701,7 @@ def nginx(server, tmp_path):
     conf.write_text(NGINX_CONF.format(tmp=tmp_path, port=port, upstream=server,
                                       user="user root root;" if os.geteuid() == 0 else ""))
     process = subprocess.Popen([binary, "-p", str(tmp_path), "-c", str(conf), "-e", "stderr"])
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 30
     while True:
         try:
             socket.create_connection(("127.0.0.1", port), timeout=1).close()
@@ -725,9 +718,12 @@ def nginx(server, tmp_path):
 
 def test_slow_uploads_do_not_hold_up_other_phones_behind_the_proxy(app, stocked, server, nginx):
     """R20: twenty phones trickle receipts one byte every half second, more than gunicorn has
-    threads (16). Behind nginx as documented, eight other phones' scans stay within 1.5× of
-    their p99 without the tricklers (+0.5 s for a shared test machine); the slow receipts are
-    booked in the end. Straight to gunicorn, each trickler would hold a worker thread."""
+    threads (16). Behind nginx as documented, eight other phones' scans are all answered while
+    every trickler is still part way through its body, before any slow receipt is booked, and
+    their median is within 20× of the median without the tricklers (both measured here: a
+    ratio with a margin for a shared machine, not a figure); the slow receipts are booked in
+    the end. Straight to gunicorn, each trickler would hold a worker thread and the scans
+    would wait on the bodies."""
     with app.app_context():
         label = db.session.scalar(sa.select(StockItem.label))
     host, port = nginx.removeprefix("http://").split(":")
@@ -738,7 +734,7 @@ def test_slow_uploads_do_not_hold_up_other_phones_behind_the_proxy(app, stocked,
                 session.headers.update(stocked)
                 for _ in range(15):
                     started = time.perf_counter()
-                    answer = session.get(f"{nginx}/api/v1/stock/{label}", timeout=5)
+                    answer = session.get(f"{nginx}/api/v1/stock/{label}", timeout=60)
                     assert answer.status_code == 200
                     latencies.append(time.perf_counter() - started)
         latencies = []
@@ -747,7 +743,7 @@ def test_slow_uploads_do_not_hold_up_other_phones_behind_the_proxy(app, stocked,
             thread.start()
         for thread in threads:
             thread.join()
-        assert len(latencies) == 8 * 15, "every scan answered within 5 s"
+        assert len(latencies) == 8 * 15, "every scan answered"
         return latencies
 
     body = json.dumps({"site": "GT-XB", "material": "WATER", "quantity": 1, "lot": "SLOW",
@@ -755,9 +751,9 @@ def test_slow_uploads_do_not_hold_up_other_phones_behind_the_proxy(app, stocked,
     head = (f"POST /api/v1/receipts HTTP/1.1\r\nHost: {host}\r\n"
             f"Authorization: {stocked['Authorization']}\r\nContent-Type: application/json\r\n"
             f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n").encode()
-    finish, statuses, sent = threading.Event(), [], Counter()
+    finish, statuses, sent = threading.Event(), [], [0] * 20  # body bytes sent, per trickler
 
-    def trickler():
+    def trickler(n):
         with socket.create_connection((host, int(port))) as sock:
             sock.sendall(head)
             for index in range(len(body)):
@@ -765,24 +761,31 @@ def test_slow_uploads_do_not_hold_up_other_phones_behind_the_proxy(app, stocked,
                     sock.sendall(body[index:])
                     break
                 sock.sendall(body[index:index + 1])
-                sent["bytes"] += 1
+                sent[n] += 1
             sock.settimeout(30)
             statuses.append(_read_message(sock).split()[1])
 
     baseline = scans()
-    slow = [threading.Thread(target=trickler, daemon=True) for _ in range(20)]
+    slow = [threading.Thread(target=trickler, args=(n,), daemon=True) for n in range(20)]
     try:
         for thread in slow:
             thread.start()
-        time.sleep(1.5)  # every trickler connected and part way through its body
+        deadline = time.monotonic() + 60  # bounds the wait only
+        while min(sent) < 1:  # every trickler connected and part way through its body
+            if time.monotonic() > deadline:
+                pytest.fail(f"the tricklers did not all start sending: {sent}")
+            time.sleep(0.05)
         during = scans()
-        still_trickling = sent["bytes"] < 20 * len(body)
+        sent_by_then, booked_by_then = list(sent), list(statuses)
     finally:
         finish.set()
         for thread in slow:
             thread.join(timeout=60)
-    assert still_trickling, "the scans ran while bodies were still arriving"
-    assert p99(during) <= 1.5 * p99(baseline) + 0.5, (p99(baseline), p99(during))
+    # At 0.5 s a byte, a body takes two minutes: the scans were answered in the middle of all 20.
+    assert booked_by_then == [] and max(sent_by_then) < len(body), \
+        ("the scans ran while bodies were still arriving", sent_by_then, booked_by_then)
+    assert statistics.median(during) <= 20 * statistics.median(baseline), \
+        (statistics.median(baseline), statistics.median(during))
     assert statuses == [b"201"] * 20
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.sum(StockItem.quantity))
@@ -889,13 +892,18 @@ def test_an_online_backup_taken_under_load_restores_to_a_consistent_ledger(app, 
     writers = [threading.Thread(target=writer, args=(n,)) for n in range(8)]
     for thread in writers:
         thread.start()
-    try:
-        while movements() < started + 40:
+    def wait_for_movements(count: int) -> None:
+        # Bounds only how long the test waits for the writers, never how fast they must be.
+        deadline = time.monotonic() + 120
+        while movements() < count:
+            assert time.monotonic() < deadline, "the writers stopped writing"
             time.sleep(0.05)
+
+    try:
+        wait_for_movements(started + 40)
         restored_url = (_backup_sqlite if sqlite else _backup_postgresql)(app, tmp_path)
         backed_up = movements()
-        while movements() < backed_up + 40:
-            time.sleep(0.05)
+        wait_for_movements(backed_up + 40)
     finally:
         done.set()
         for thread in writers:

@@ -8,10 +8,8 @@ from hypothesis import HealthCheck, example, given, settings
 
 from inventory.db import db
 from inventory.stock.models import Movement
-from inventory.stock.services import MAX_QUANTITY
-from tests.stock.conftest import catalog, check_ledger, keeper, manager, receive
-
-__all__ = ["catalog", "keeper", "manager"]
+from inventory.stock.schemas import MAX_QUANTITY
+from tests.factories import check_ledger, receive
 
 TEXT = st.one_of(st.text(max_size=30), st.sampled_from(
     ["0", "-1", "1e308", "NaN", "inf", "1e3", "0.1", "١٢", " 5 ", "9" * 30, "\x00", "<b>x</b>",

@@ -5,6 +5,7 @@ import sqlalchemy as sa
 
 from inventory.db import db
 from inventory.sites.models import Site
+from tests.factories import make_material
 
 PAGES = ["/", "/sites/", "/sites/?kind=village_point&q=村", "/sites/?page=abc", "/sites/GT-XB",
          "/sites/GT-XB-DC1", "/catalog/", "/catalog/?category=1", "/catalog/categories",
@@ -70,8 +71,6 @@ def test_a_bad_site_form_says_what_is_wrong_and_keeps_the_input(app, client, log
 
 
 def test_an_agreement_site_through_the_form(app, client, login, make_user, county):
-    from tests.catalog.test_catalog_api import make_material
-
     make_material(app, "1-05-001", "瓶装饮用水")
     login(make_user("manager"))
     data = {"code": "GT-NH-DC1", "name": "南华超市", "kind": "agreement_site", "parent": "GT-NH",

@@ -16,11 +16,10 @@ import pytest
 import sqlalchemy as sa
 from flask import url_for
 
+from inventory import clock
 from inventory.db import db
 from inventory.stock.models import IssueLine, StockItem, Transfer
-from tests.stock.conftest import Api, catalog, receive
-
-__all__ = ["catalog"]
+from tests.factories import Api, receive
 
 SMALL, LARGE = 3, 30
 
@@ -84,9 +83,9 @@ def _ok(response):
     return response.json
 
 
-def grow(app, api, make_user, water: str, tag: str, n: int) -> dict:
-    """Add ``n`` of each kind of row; return the records whose pages show them."""
-    today = dt.date.today()
+def grow(app, api, make_user, water: str, tag: str, n: int, today: dt.date) -> dict:
+    """Add ``n`` of each kind of row, dated from ``today``; return the records whose pages
+    show them."""
     lots, serials = [], []
     for i in range(n):
         code = f"{tag}{i:02d}"
@@ -133,7 +132,7 @@ def grow(app, api, make_user, water: str, tag: str, n: int) -> dict:
         yesterday = today - dt.timedelta(days=1)
         db.session.execute(sa.update(IssueLine).values(due_date=yesterday))
         db.session.execute(sa.update(Transfer).where(Transfer.status == "in_transit")
-                           .values(dispatched_at=dt.datetime.now(dt.UTC) - dt.timedelta(days=5)))
+                           .values(dispatched_at=clock.now() - dt.timedelta(days=5)))
         db.session.execute(sa.update(StockItem).where(StockItem.lot.like(f"P{tag}%"),
                                                       StockItem.id % 2 == 0)
                            .values(expiry_date=yesterday))
@@ -232,12 +231,12 @@ def test_every_get_route_is_requested(app):
     assert not stale, f"ROUTE_VALUES names routes that no longer exist: {stale}"
 
 
-def test_statements_per_get_do_not_grow_with_the_rows(app, client, make_user, admin):
+def test_statements_per_get_do_not_grow_with_the_rows(app, client, make_user, admin, today):
     # One lot of water whose ledger history grows with every round.
     water = receive(admin, material="WATER", quantity=1000, lot="W1")["items"][0]["label"]
 
     def measure(tag, n):
-        grown = grow(app, admin, make_user, water, tag, n)
+        grown = grow(app, admin, make_user, water, tag, n, today)
         return _statements(app, client, admin.headers,
                            {endpoint: _url(app, endpoint, grown) for endpoint in _rules(app)})
 

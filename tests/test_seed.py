@@ -1,6 +1,5 @@
 """The 高台县 demo: `flask seed demo` loads the county from the project's own data files."""
 
-import datetime as dt
 import os
 import stat
 
@@ -13,7 +12,7 @@ from inventory.sites.models import Site
 from inventory.stock.models import IssueLine, StockItem, Transfer
 
 
-def test_the_demo_loads_gaotai(app, client):
+def test_the_demo_loads_gaotai(app, client, today):
     result = app.test_cli_runner().invoke(args=["seed", "demo"])
     assert result.exit_code == 0, result.output
     with app.app_context():
@@ -56,7 +55,7 @@ def test_the_demo_loads_gaotai(app, client):
                                        .where(Transfer.status == "in_transit"))
     assert depot_quilts > 1000 and sites_with_stock == all_sites and phones >= 10
     assert len(loans_out) >= 2
-    assert sum(1 for line in loans_out if line.due_date < dt.date.today()) == 1, "one overdue loan"
+    assert sum(1 for line in loans_out if line.due_date < today) == 1, "one overdue loan"
     assert in_transit == 1
     assert app.test_cli_runner().invoke(args=["check", "ledger"]).exit_code == 0
 

@@ -8,10 +8,7 @@ from inventory.alerts.queries import alerts, readiness
 from inventory.auth.access import COMMAND_LINE
 from inventory.db import db
 from inventory.sites.models import Site
-from tests.catalog.test_catalog_api import make_material
-from tests.stock.conftest import receive
-
-TODAY = dt.date.today()
+from tests.factories import form_key, in_days, issue, make_material, receive
 
 
 @pytest.fixture
@@ -22,7 +19,7 @@ def equipment(app, catalog):
                   returnable=True, needs_testing=True)
 
 
-def test_a_test_run_is_recorded_and_a_fault_takes_the_item_out_of_service(keeper, equipment):
+def test_a_test_run_is_recorded_and_a_fault_takes_the_item_out_of_service(keeper, equipment, today):
     [phone] = receive(keeper, material="SAT", quantity=1, serials=["TT-1"])["items"]
     ok = keeper.post("/equipment-tests", {"label": phone["label"], "result": "ok", "note": "拨测正常"})
     assert ok.status_code == 201 and ok.json["status"] == "available"
@@ -34,20 +31,18 @@ def test_a_test_run_is_recorded_and_a_fault_takes_the_item_out_of_service(keeper
     [water] = receive(keeper, quantity=3)["items"]
     assert keeper.post("/equipment-tests", {"label": water["label"],
                                             "result": "ok"}).status_code == 422
-    future = (TODAY + dt.timedelta(days=1)).isoformat()
+    future = in_days(today, 1)
     assert keeper.post("/equipment-tests", {"label": phone["label"], "result": "ok",
                                             "tested_on": future}).status_code == 422
 
 
-def test_alerts_list_what_needs_attention(app, keeper, manager, equipment):
-    receive(keeper, quantity=5, lot="SOON", expiry_date=(TODAY + dt.timedelta(days=20)).isoformat())
-    receive(keeper, quantity=5, lot="LATER", expiry_date=(TODAY + dt.timedelta(days=400)).isoformat())
+def test_alerts_list_what_needs_attention(app, keeper, manager, equipment, today):
+    receive(keeper, quantity=5, lot="SOON", expiry_date=in_days(today, 20))
+    receive(keeper, quantity=5, lot="LATER", expiry_date=in_days(today, 400))
     [phone] = receive(keeper, material="SAT", quantity=1, serials=["TT-1"])["items"]
     receive(keeper, material="TENT", quantity=4)
-    issued = keeper.post("/issues", {"site": "GT-XB", "recipient": {"type": "team", "name": "抢险队"},
-                                     "lines": [{"material": "TENT", "quantity": 2,
-                                                "due_back": (TODAY + dt.timedelta(days=1)).isoformat()}]})
-    assert issued.status_code == 201
+    issued = issue(keeper, [{"material": "TENT", "quantity": 2, "due_back": in_days(today, 1)}],
+                   recipient={"type": "team", "name": "抢险队"})
     transfer = keeper.post("/transfers", {"from_site": "GT-XB", "to_site": "GT-NH",
                                           "lines": [{"material": "WATER", "quantity": 1}]}).json
     keeper.post(f"/transfers/{transfer['number']}/dispatch")
@@ -59,19 +54,18 @@ def test_alerts_list_what_needs_attention(app, keeper, manager, equipment):
     assert found["transfers_late"] == []
     keeper.post("/equipment-tests", {"label": phone["label"], "result": "ok"})
     with app.app_context():
-        later = alerts(COMMAND_LINE, today=TODAY + dt.timedelta(days=25))
+        later = alerts(COMMAND_LINE, today=today + dt.timedelta(days=25))
         assert [item.lot for item in later["expired"]] == ["SOON"]
-        assert [line.issue.number for line in later["overdue_loans"]] == [issued.json["number"]]
+        assert [line.issue.number for line in later["overdue_loans"]] == [issued["number"]]
         assert [t.number for t in later["transfers_late"]] == [transfer["number"]]
     assert later["counts"]["untested_equipment"] == 0, "tested 25 days ago is still fresh"
     with app.app_context():
-        much_later = alerts(COMMAND_LINE, today=TODAY + dt.timedelta(days=31))
+        much_later = alerts(COMMAND_LINE, today=today + dt.timedelta(days=31))
     assert much_later["counts"]["untested_equipment"] == 1
 
 
-def test_alerts_stay_within_scope(keeper, manager):
-    receive(manager, site="GT-NH", quantity=5, lot="NH",
-            expiry_date=(TODAY + dt.timedelta(days=10)).isoformat())
+def test_alerts_stay_within_scope(keeper, manager, today):
+    receive(manager, site="GT-NH", quantity=5, lot="NH", expiry_date=in_days(today, 10))
     assert keeper.get("/alerts").json["expiring"] == []
     assert [i["lot"] for i in manager.get("/alerts").json["expiring"]] == ["NH"]
     assert keeper.get("/alerts?expiring_days=abc").status_code == 422
@@ -94,9 +88,9 @@ def _colour(app, code):
         return readiness(COMMAND_LINE).get(site_id, {"colour": None})
 
 
-def test_readiness_is_red_without_comms_or_power_or_with_half_the_water(app, manager, equipment):
+def test_readiness_is_red_without_comms_or_power_or_with_half_the_water(app, manager, equipment, today):
     _norms(manager)
-    receive(manager, material="WATER", quantity=100, expiry_date=(TODAY + dt.timedelta(days=300)).isoformat())
+    receive(manager, material="WATER", quantity=100, expiry_date=in_days(today, 300))
     receive(manager, material="QUILT", quantity=10)
     receive(manager, material="PWR", quantity=1, serials=["P-1"])
     state = _colour(app, "GT-XB")
@@ -112,9 +106,9 @@ def test_readiness_is_red_without_comms_or_power_or_with_half_the_water(app, man
     assert _colour(app, "GT-NH")["colour"] is None, "no 三断 norms apply to an ordinary town"
 
 
-def test_readiness_is_amber_below_norm_untested_or_expiring(app, manager, equipment):
+def test_readiness_is_amber_below_norm_untested_or_expiring(app, manager, equipment, today):
     _norms(manager)
-    receive(manager, material="WATER", quantity=100, expiry_date=(TODAY + dt.timedelta(days=300)).isoformat())
+    receive(manager, material="WATER", quantity=100, expiry_date=in_days(today, 300))
     receive(manager, material="QUILT", quantity=10)
     [pwr] = receive(manager, material="PWR", quantity=1, serials=["P-1"])["items"]
     [phone] = receive(manager, material="SAT", quantity=1, serials=["S-1"])["items"]
@@ -126,8 +120,7 @@ def test_readiness_is_amber_below_norm_untested_or_expiring(app, manager, equipm
     state = _colour(app, "GT-XB")
     assert state["colour"] == "amber" and "未试机" in state["reasons"][0]
     manager.post("/equipment-tests", {"label": second["label"], "result": "ok"})
-    receive(manager, material="WATER", quantity=1, lot="OLD",
-            expiry_date=(TODAY + dt.timedelta(days=30)).isoformat())
+    receive(manager, material="WATER", quantity=1, lot="OLD", expiry_date=in_days(today, 30))
     state = _colour(app, "GT-XB")
     assert state["colour"] == "amber" and "到期" in state["reasons"][0]
 
@@ -137,9 +130,7 @@ def test_the_alerts_and_test_pages_render(client, login, keeper, equipment):
     login("xb")
     assert "超过 30 天未试机" in client.get("/alerts/").get_data(as_text=True)
     page = client.get(f"/stock/item/{phone['label']}/test").get_data(as_text=True)
-    import re
-    key = re.search(r'name="idempotency_key" type="hidden" value="([0-9a-f]{32})"', page)[1]
     response = client.post(f"/stock/item/{phone['label']}/test", data={
-        "idempotency_key": key, "result": "ok", "note": "拨测正常"})
+        "idempotency_key": form_key(page), "result": "ok", "note": "拨测正常"})
     assert response.status_code == 302
     assert "TT-9" not in client.get("/alerts/").get_data(as_text=True)

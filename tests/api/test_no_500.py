@@ -7,7 +7,7 @@ import hypothesis.strategies as st
 from hypothesis import HealthCheck, given, settings
 
 from inventory.api.openapi import build_document
-from tests.stock.conftest import receive
+from tests.factories import receive
 
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers(-2**70, 2**70) | st.floats(allow_nan=False)

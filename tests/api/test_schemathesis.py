@@ -21,9 +21,7 @@ from schemathesis.engine import events as engine_events
 from schemathesis.transport.wsgi import WSGITransport
 
 from inventory.api.openapi import build_document
-from tests.stock.conftest import Api, catalog, check_ledger, receive
-
-__all__ = ["catalog"]
+from tests.factories import Api, check_ledger, in_days, receive
 
 CONFIG = {
     # A fixed seed: CI fails on the same request every time, and a failure can be replayed.
@@ -53,11 +51,11 @@ def admin(client, make_user, token_for, county, catalog):
 
 
 @pytest.fixture
-def real_values(client, admin):
+def real_values(client, admin, today):
     """Seed the county with stock, documents and a norm; answer real values for each path."""
     api = Api(client, admin)
     water = receive(api, site="GT-XB", material="WATER", quantity=100, lot="L1",
-                    expiry_date="2030-01-01")["items"][0]["label"]
+                    expiry_date=in_days(today, 3 * 365))["items"][0]["label"]
     tent = receive(api, site="GT-XB", material="TENT", quantity=20)["items"][0]["label"]
     generators = [item["label"] for item in receive(
         api, site="GT", material="GEN", quantity=2, serials=["G-1", "G-2"])["items"]]

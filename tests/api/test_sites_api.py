@@ -6,6 +6,7 @@ import sqlalchemy as sa
 from inventory.audit.models import AuditEntry
 from inventory.db import db
 from inventory.sites.models import Site
+from tests.factories import make_material
 
 SITE_FIELDS = {"code", "name", "kind", "parent", "population", "households", "planning_population",
                "latitude", "longitude", "hazards", "active", "agreement"}
@@ -69,8 +70,6 @@ def test_a_stated_planning_population_wins_and_agreement_sites_follow(client, ad
 
 
 def test_an_agreement_site_carries_its_agreement(client, admin, county, app):
-    from tests.catalog.test_catalog_api import make_material
-
     make_material(app, "1-05-001", "瓶装饮用水")
     response = client.post("/api/v1/sites", headers=admin, json={
         "code": "GT-NH-DC1", "name": "南华五金店", "kind": "agreement_site", "parent": "GT-NH",

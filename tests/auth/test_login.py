@@ -10,7 +10,7 @@ from inventory import create_app
 from inventory.auth.models import LoginFailure, User
 from inventory.auth.services import password_hasher
 from inventory.db import db
-from tests.conftest import PASSWORD
+from tests.factories import PASSWORD, csrf_token, page_client
 
 
 def test_the_login_page_speaks_chinese(client):
@@ -71,8 +71,7 @@ def test_after_logout_a_copied_cookie_is_worthless(app, client, login, make_user
 def test_changing_the_password_logs_out_other_devices(app, client, login, make_user):
     make_user("viewer", username="wang")
     login("wang")
-    phone = app.test_client()
-    phone.post("/login", data={"username": "wang", "password": PASSWORD})
+    phone = page_client(app, "wang")
     assert phone.get("/").status_code == 200
     response = client.post("/password", data={"current_password": PASSWORD,
                                               "new_password": "a much newer secret",
@@ -177,7 +176,7 @@ def test_login_and_every_form_need_a_csrf_token(app, client, make_user, make_sit
     make_site("GT")
     assert client.post("/login", data={"username": "ops", "password": PASSWORD}).status_code == 400
     page = client.get("/login").get_data(as_text=True)
-    token = page.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
+    token = csrf_token(page)
     response = client.post("/login", data={"username": "ops", "password": PASSWORD,
                                            "csrf_token": token})
     assert response.status_code == 302

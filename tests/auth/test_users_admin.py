@@ -5,7 +5,7 @@ import sqlalchemy as sa
 from inventory.audit.models import AuditEntry
 from inventory.auth.models import User
 from inventory.db import db
-from tests.conftest import PASSWORD
+from tests.factories import PASSWORD, page_client
 
 
 def test_an_admin_creates_a_keeper_who_then_sees_their_town(app, client, login, make_user, county):
@@ -16,8 +16,7 @@ def test_an_admin_creates_a_keeper_who_then_sees_their_town(app, client, login, 
                                                "password": "initial password"})
     assert response.status_code == 302
     assert "赵保管" in client.get("/users").get_data(as_text=True)
-    keeper = app.test_client()
-    keeper.post("/login", data={"username": "zhao", "password": "initial password"})
+    keeper = page_client(app, "zhao", "initial password")
     page = keeper.get("/sites/").get_data(as_text=True)
     assert "新坝镇储备室" in page and "南华镇储备室" not in page
 
@@ -38,8 +37,7 @@ def test_a_bad_new_user_is_explained_and_not_created(app, client, login, make_us
 def test_deactivating_a_user_logs_them_out_at_once(app, client, login, make_user, county):
     login(make_user("admin", username="it"))
     make_user("keeper", username="zhao", sites=["GT-XB"])
-    phone = app.test_client()
-    phone.post("/login", data={"username": "zhao", "password": PASSWORD})
+    phone = page_client(app, "zhao")
     assert phone.get("/").status_code == 200
     response = client.post("/users/zhao/edit", data={"role": "keeper", "sites": ["GT-XB"],
                                                       "display_name": ""})

@@ -10,8 +10,8 @@ import segno
 from PIL import Image
 from playwright.sync_api import expect
 
-from tests.conftest import CHROMIUM, CHROMIUM_ARGS, PASSWORD, missing
-from tests.stock.conftest import receive
+from tests.conftest import CHROMIUM, CHROMIUM_ARGS, missing
+from tests.factories import PASSWORD, receive
 
 pytestmark = pytest.mark.browser
 

@@ -1,13 +1,11 @@
 """Real Chromium on a phone-sized screen: a keeper receives a lot, lends part of it, takes it
 back, and the stock page and the ledger agree."""
 
-import datetime as dt
-
 import pytest
 from playwright.sync_api import expect
 
-from tests.catalog.test_catalog_api import make_material
-from tests.conftest import PASSWORD
+from inventory import clock
+from tests.factories import PASSWORD, in_days, make_material
 
 pytestmark = pytest.mark.browser
 
@@ -35,7 +33,7 @@ def test_a_keeper_receives_lends_and_takes_back_tents(app, live_server, page, ma
     page.select_option("#recipient_type", "unit")
     page.select_option("#lines-0-material", "TENT")
     page.fill("#lines-0-quantity", "6")
-    page.fill("#lines-0-due_back", (dt.date.today() + dt.timedelta(days=10)).isoformat())
+    page.fill("#lines-0-due_back", in_days(clock.today(), 10))
     page.click("button:has-text('确认发放')")
     expect(page.locator(".doc-title")).to_have_text("救灾物资发放单")
     expect(page.locator("table")).to_contain_text("未还 6")

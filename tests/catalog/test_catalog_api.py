@@ -2,30 +2,10 @@
 
 import pytest
 
-from inventory.auth.access import COMMAND_LINE
+from tests.factories import make_material
 
 MATERIAL_FIELDS = {"code", "name", "category", "unit", "spec", "tracking", "returnable",
                    "shelf_life_days", "needs_testing"}
-
-
-def make_material(app, code, name, *, category="1-05", **fields):
-    from inventory.catalog.services import create_category, create_material, get_category
-    from inventory.errors import NotFound
-
-    with app.app_context():
-        try:
-            get_category(category)
-        except NotFound:
-            top = category.split("-")[0]
-            if top != category:
-                try:
-                    get_category(top)
-                except NotFound:
-                    create_category(actor=COMMAND_LINE, data={"code": top, "name": f"类{top}"})
-            create_category(actor=COMMAND_LINE, data={
-                "code": category, "name": f"类{category}", "parent": top if top != category else None})
-        create_material(actor=COMMAND_LINE, data={"code": code, "name": name, "category": category,
-                                                   "unit": fields.pop("unit", "箱"), **fields})
 
 
 @pytest.fixture

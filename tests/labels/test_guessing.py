@@ -1,7 +1,6 @@
 """S13: whoever keeps asking for labels that are not theirs to see is refused for a while."""
 
-from tests.conftest import PASSWORD
-from tests.stock.conftest import receive
+from tests.factories import page_client, receive
 
 
 def test_many_unknown_labels_get_a_user_refused_and_no_one_else(app, client, login, make_user,
@@ -16,9 +15,7 @@ def test_many_unknown_labels_get_a_user_refused_and_no_one_else(app, client, log
     assert client.get(f"/scan/lookup/{item['label']}").status_code == 429
     refused = client.get(f"/s/{item['label']}")
     assert refused.status_code == 429 and "请求过于频繁" in refused.get_data(as_text=True)
-    colleague = app.test_client()
-    colleague.post("/login", data={"username": make_user("keeper", sites=["GT-XB"]),
-                                   "password": PASSWORD})
+    colleague = page_client(app, make_user("keeper", sites=["GT-XB"]))
     assert colleague.get(f"/scan/lookup/{item['label']}").status_code == 200
 
 

@@ -9,10 +9,7 @@ import datetime as dt
 
 import pytest
 
-from tests.catalog.test_catalog_api import make_material
-from tests.stock.conftest import receive
-
-TODAY = dt.date.today()
+from tests.factories import in_days, make_material, receive
 
 
 @pytest.fixture
@@ -70,21 +67,21 @@ def test_a_hazard_norm_applies_only_where_the_hazard_is(manager):
     assert ("GT-XB", "三断棉被") in found and ("GT-NH", "三断棉被") not in found
 
 
-def test_expired_lent_and_damaged_stock_does_not_count(manager, keeper):
+def test_expired_lent_and_damaged_stock_does_not_count(manager, keeper, today):
     norm(manager, name="饮用水", materials=["WATER"], min_quantity=100)
-    receive(keeper, quantity=60, lot="SOON", expiry_date=(TODAY + dt.timedelta(days=5)).isoformat())
-    receive(keeper, quantity=30, lot="LATER", expiry_date=(TODAY + dt.timedelta(days=300)).isoformat())
+    receive(keeper, quantity=60, lot="SOON", expiry_date=in_days(today, 5))
+    receive(keeper, quantity=30, lot="LATER", expiry_date=in_days(today, 300))
     assert rows(manager)["GT-XB", "饮用水"]["usable"] == 90
     from inventory.norms.queries import shortfalls
 
     with manager.client.application.app_context():
         from inventory.auth.access import COMMAND_LINE
         later = {(r["site"], r["name"]): r for r in shortfalls(
-            COMMAND_LINE, everything=True, today=TODAY + dt.timedelta(days=10))}
+            COMMAND_LINE, everything=True, today=today + dt.timedelta(days=10))}
     assert later["GT-XB", "饮用水"]["usable"] == 30, "ten days on, the 60 have expired"
 
 
-def test_agreement_site_stock_counts_only_while_its_verification_is_fresh(manager):
+def test_agreement_site_stock_counts_only_while_its_verification_is_fresh(manager, today):
     norm(manager, name="饮用水", materials=["WATER"], per_person=1, count_agreement_sites=True)
     norm(manager, name="棉被（不计代储）", per_person=1)
     receive(manager, site="GT-XB", material="WATER", quantity=100)
@@ -92,9 +89,9 @@ def test_agreement_site_stock_counts_only_while_its_verification_is_fresh(manage
     receive(manager, site="GT-XB-DC1", material="QUILT", quantity=50)
 
     def verified(days_ago):
-        agreement = {"partner": "协议单位", "number": "XY-GT-XB-DC1", "valid_from": "2026-01-01",
-                     "valid_to": "2027-12-31",
-                     "last_verified": (TODAY - dt.timedelta(days=days_ago)).isoformat()}
+        agreement = {"partner": "协议单位", "number": "XY-GT-XB-DC1",
+                     "valid_from": in_days(today, -365), "valid_to": in_days(today, 365),
+                     "last_verified": in_days(today, -days_ago)}
         response = manager.client.patch("/api/v1/sites/GT-XB-DC1", json={"agreement": agreement},
                                         headers=manager.headers)
         assert response.status_code == 200, response.json

@@ -13,13 +13,11 @@ import pypdfium2
 import pytest
 import sqlalchemy as sa
 
+from inventory import clock
 from inventory.auth.access import COMMAND_LINE
 from inventory.catalog.services import create_category
 from inventory.db import db
-from tests.conftest import PASSWORD
-from tests.stock.conftest import catalog, keeper, manager
-
-__all__ = ["catalog", "demo_world", "keeper", "manager", "world"]
+from tests.factories import PASSWORD, make_site
 
 SCRIPT = "<script>alert(1)</script>"
 IMG = '"><img src=x onerror=alert(1)>'
@@ -59,16 +57,13 @@ class World:
 @pytest.fixture
 def world(app) -> World:
     """A small county, three accounts, and site B's documents of every kind."""
-    from inventory.sites.services import create_site
-
+    for code, name, kind, parent in (
+            ("GT-XJK", "高台县救灾物资储备库", "county_depot", None),
+            ("GT-XB", "新坝镇物资储备室", "town_store", "GT-XJK"),
+            ("GT-XB-HP", "和平村储备点", "village_point", "GT-XB"),
+            ("GT-NH", "南华镇物资储备室", "town_store", "GT-XJK")):
+        make_site(app, code, name=name, kind=kind, parent=parent, population=1000)
     with app.app_context():
-        for code, name, kind, parent in (
-                ("GT-XJK", "高台县救灾物资储备库", "county_depot", None),
-                ("GT-XB", "新坝镇物资储备室", "town_store", "GT-XJK"),
-                ("GT-XB-HP", "和平村储备点", "village_point", "GT-XB"),
-                ("GT-NH", "南华镇物资储备室", "town_store", "GT-XJK")):
-            create_site(actor=COMMAND_LINE, data={"code": code, "name": name, "kind": kind,
-                                                  "parent": parent, "population": 1000})
         create_category(actor=COMMAND_LINE, data={"code": "1", "name": "基本生活保障物资"})
         return _build()
 
@@ -85,13 +80,15 @@ def demo_world(app) -> World:
 def _build(demo: bool = False) -> World:
     from inventory.auth.services import create_user
     from inventory.catalog.services import create_material
+    from inventory.labels.codes import format_label
     from inventory.norms.services import create_norm
     from inventory.sites.services import create_site, update_site
     from inventory.stock import services as stock
+    from inventory.stock import transfers
     from inventory.stock.models import Movement
     from inventory.stock.queries import document_items
 
-    today = dt.date.today()
+    today = clock.today()
     admin = create_user(actor=COMMAND_LINE, username="sec-admin", role="admin", password=PASSWORD,
                         display_name=f"管理员{SCRIPT}")
     keeper_a = create_user(actor=COMMAND_LINE, username="xb-keeper", role="keeper",
@@ -129,16 +126,16 @@ def _build(demo: bool = False) -> World:
     back = stock.return_items(actor=keeper_b, data={
         "issue": loan.number, "note": "nhreturnsecret",
         "lines": [{"issue_line": loan_line, "quantity": 1, "condition": "good"}]})
-    outbound = stock.create_transfer(actor=keeper_b, data={
+    outbound = transfers.create_transfer(actor=keeper_b, data={
         "from_site": "GT-NH", "to_site": "GT-XJK", "note": f"nhtransfersecret{SCRIPT}",
         "lines": [{"material": "SEC-1", "quantity": 2}]})
     stock.record_test(actor=keeper_b, data={"label": b_serial.label, "result": "ok",
                                             "note": f"nhtestsecret{IMG}"})
     stock.receive(actor=admin, data={"site": "GT-XJK", "material": "SEC-1", "quantity": 5})
-    inbound = stock.create_transfer(actor=admin, data={
+    inbound = transfers.create_transfer(actor=admin, data={
         "from_site": "GT-XJK", "to_site": "GT-NH", "note": "nhinboundsecret",
         "lines": [{"material": "SEC-1", "quantity": 3}]})
-    stock.dispatch_transfer(actor=admin, number=inbound.number)
+    transfers.dispatch_transfer(actor=admin, number=inbound.number)
     a_receipt = stock.receive(actor=keeper_a, data={
         "site": "GT-XB", "material": "SEC-1", "quantity": 6, "lot": "xblotvisible"})
     [a_item] = document_items(a_receipt.number)
@@ -150,7 +147,7 @@ def _build(demo: bool = False) -> World:
                "nhlotsecret", "nhserialsecret", "nhrecipientsecret", "nhpurposesecret",
                "nhnotesecret", "nhreturnsecret", "nhtransfersecret", "nhtestsecret",
                "nhinboundsecret", "nhusersecret", *(("南华镇应急抢险队",) if demo else ()),
-               *b_labels, *(stock.format_label(label) for label in b_labels),
+               *b_labels, *(format_label(label) for label in b_labels),
                receipt.number, serial_receipt.number, loan.number, back.number,
                outbound.number, inbound.number)
     return World(
@@ -194,18 +191,3 @@ def readable(response) -> str:
     elif mimetype.startswith(("text/", "image/svg")):
         parts.append(html.unescape(data.decode()))
     return "\n".join(parts)
-
-
-def csrf_token(page_html: str) -> str:
-    return page_html.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
-
-
-def page_client(app, username: str):
-    """A test client logged in to the pages as ``username`` (CSRF on or off)."""
-    client = app.test_client()
-    data = {"username": username, "password": PASSWORD}
-    if app.config["WTF_CSRF_ENABLED"]:
-        data["csrf_token"] = csrf_token(client.get("/login").get_data(as_text=True))
-    response = client.post("/login", data=data)
-    assert response.status_code == 302, response.get_data(as_text=True)
-    return client

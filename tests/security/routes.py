@@ -6,9 +6,10 @@ adds a route says here what it reads or changes, and the access, CSRF, header an
 then cover it without further work.
 """
 
-import datetime as dt
 import uuid
 from dataclasses import dataclass
+
+from inventory import clock
 
 # Endpoints nobody needs to be logged in for, and why that is safe.
 PUBLIC = {
@@ -59,7 +60,7 @@ def form(path: str, **fields) -> Call:
 def calls(w) -> dict[str, list[Call]]:
     """Requests for every endpoint, aimed at site B's objects (``w`` is a tests.security World)."""
     a, b = w.site_a, w.site_b
-    today = dt.date.today().isoformat()
+    today = clock.today().isoformat()
     api = "/api/v1"
     recipient = {"type": "person", "name": "王"}
     return {

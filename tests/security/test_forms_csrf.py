@@ -7,8 +7,8 @@ import time
 import pytest
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 
-from tests.conftest import PASSWORD
-from tests.security.conftest import changed_tables, csrf_token, page_client, table_rows
+from tests.factories import PASSWORD, csrf_token, page_client
+from tests.security.conftest import changed_tables, table_rows
 from tests.security.routes import calls, send
 
 CSRF_REFUSAL = "表单已过期或来源不明"

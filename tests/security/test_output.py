@@ -15,7 +15,8 @@ import sqlalchemy as sa
 
 from inventory.db import db
 from inventory.reports.spreadsheets import neutralised
-from tests.security.conftest import IMG, RAW_TAGS, SCRIPT, page_client
+from tests.factories import page_client
+from tests.security.conftest import IMG, RAW_TAGS, SCRIPT
 from tests.security.routes import calls, read
 
 SAFE_REFERRER_POLICIES = {"no-referrer", "same-origin", "strict-origin",

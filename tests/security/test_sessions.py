@@ -2,16 +2,13 @@
 session cookie under HTTPS, redirects after login (S15) and idempotency keys between users (S14).
 Cookie rotation, logout and password change in one process: tests/auth/test_login.py."""
 
-import re
-
 import pytest
 import requests
 
 from inventory import create_app
 from inventory.db import db
-from tests.conftest import PASSWORD
-from tests.security.conftest import csrf_token
-from tests.stock.conftest import receive
+from tests import factories
+from tests.factories import PASSWORD, csrf_token, form_key, page_client, receive
 
 
 def _get(session, url, **kwargs):
@@ -129,24 +126,18 @@ def test_login_redirects_only_to_plain_paths_here(client, make_user, target):
         "/stock/?site=GT-XB", "a path of this site is kept"
 
 
-def _form_key(page: str) -> str:
-    return re.search(r'name="idempotency_key" type="hidden" value="([0-9a-f]{32})"', page)[1]
-
-
 def test_a_form_key_replayed_by_another_user_never_returns_the_first_users_document(
         app, keeper, make_user, login, client):
     """S14 for the pages: keys are per user, so B's copy of A's key makes B's own issue."""
     receive(keeper, quantity=10)
     login("xb")
     page = client.get("/stock/issue").get_data(as_text=True)
-    key = _form_key(page)
+    key = form_key(page)
     form = {"idempotency_key": key, "site": "GT-XB", "recipient_type": "person",
             "recipient_name": "王", "lines-0-material": "WATER", "lines-0-quantity": "1"}
     mine = client.post("/stock/issue", data=form)
     assert mine.status_code == 302
-    colleague = app.test_client()
-    colleague.post("/login", data={"username": make_user("keeper", sites=["GT-XB"]),
-                                   "password": PASSWORD})
+    colleague = page_client(app, make_user("keeper", sites=["GT-XB"]))
     theirs = colleague.post("/stock/issue", data=form)
     assert theirs.status_code == 302 and theirs.headers["Location"] != mine.headers["Location"]
     assert client.post("/stock/issue", data=form).headers["Location"] == mine.headers["Location"]
@@ -199,12 +190,8 @@ def test_behind_a_trusted_proxy_the_forwarded_address_counts(instance_dir, sqlit
     monkeypatch.setenv("TRUSTED_PROXIES", "1")
     proxied = create_app({"INSTANCE_PATH": str(instance_dir), "SQLALCHEMY_DATABASE_URI": sqlite_url,
                           "WTF_CSRF_ENABLED": False, "LOGIN_FAILURES_PER_ADDRESS": 3})
-    with proxied.app_context():
-        from inventory.auth.access import COMMAND_LINE
-        from inventory.auth.services import create_user
-        for name in ("a", "b", "c", "fresh"):
-            create_user(username=f"proxied-{name}", role="viewer", password=PASSWORD,
-                        site_codes=[], actor=COMMAND_LINE)
+    for name in ("a", "b", "c", "fresh"):
+        factories.make_user(proxied, "viewer", username=f"proxied-{name}")
     client = proxied.test_client()
     for name in ("a", "b", "c"):
         client.post("/login", data={"username": f"proxied-{name}", "password": "wrong password"},

@@ -6,7 +6,8 @@ import logging
 
 from werkzeug.exceptions import HTTPException
 
-from tests.security.conftest import World, changed_tables, page_client, readable, table_rows
+from tests.factories import page_client
+from tests.security.conftest import World, changed_tables, readable, table_rows
 from tests.security.routes import OWN_SESSION, PUBLIC, calls, send
 
 IGNORED_METHODS = {"HEAD", "OPTIONS"}

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 from inventory.db import db
 from inventory.stock.models import Movement, StockItem
-from tests.stock.conftest import check_ledger, receive
+from tests.factories import check_ledger, http_post, receive
 
 
 def race(jobs):
@@ -32,9 +32,7 @@ def race(jobs):
 
 
 def post(base, headers, path, body, key=None):
-    extra = {"Idempotency-Key": key} if key else {}
-    response = requests.post(f"{base}/api/v1{path}", json=body, headers={**headers, **extra},
-                             timeout=60)
+    response = http_post(base, headers, path, body, key=key)
     return response.status_code, response.json()
 
 

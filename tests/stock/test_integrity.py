@@ -8,9 +8,9 @@ import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from inventory.db import db
+from inventory.labels.codes import LABEL_ALPHABET, LABEL_LENGTH, format_label, new_label
 from inventory.stock.models import Movement, StockItem
-from inventory.stock.services import LABEL_ALPHABET, LABEL_LENGTH, format_label, new_label
-from tests.stock.conftest import check_ledger, receive
+from tests.factories import check_ledger, receive
 
 
 def test_movements_cannot_be_changed_or_removed(app, keeper):

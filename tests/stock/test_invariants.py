@@ -14,10 +14,10 @@ from inventory.auth.access import COMMAND_LINE
 from inventory.db import db
 from inventory.errors import InsufficientStock
 from inventory.sites.services import create_site
-from inventory.stock import services
+from inventory.stock import services, transfers
 from inventory.stock.models import Movement, StockItem
 from inventory.stock.queries import ledger_drift
-from tests.catalog.test_catalog_api import make_material
+from tests.factories import make_material
 
 SITES = ("A", "B", "C")
 LOT_MATERIALS = ("WATER", "TENT")
@@ -112,16 +112,16 @@ def make_machine(app):
                     "lines": [{"material": material, "quantity": quantity}]}
             if self.available[source, material] < quantity:
                 with pytest.raises(InsufficientStock):
-                    services.create_transfer(actor=COMMAND_LINE, data=data)
+                    transfers.create_transfer(actor=COMMAND_LINE, data=data)
                 return
-            transfer = services.create_transfer(actor=COMMAND_LINE, data=data)
-            transfer = services.dispatch_transfer(actor=COMMAND_LINE, number=transfer.number)
+            transfer = transfers.create_transfer(actor=COMMAND_LINE, data=data)
+            transfer = transfers.dispatch_transfer(actor=COMMAND_LINE, number=transfer.number)
             lines, arrived = [], 0
             for line in transfer.lines:
                 received = max(0, line.quantity - lost)
                 lines.append({"line": line.id, "received": received})
                 arrived += received
-            services.receive_transfer(actor=COMMAND_LINE, number=transfer.number,
+            transfers.receive_transfer(actor=COMMAND_LINE, number=transfer.number,
                                       data={"lines": lines})
             self.available[source, material] -= quantity
             self.available[destination, material] += arrived

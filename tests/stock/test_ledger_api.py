@@ -4,22 +4,21 @@ import datetime as dt
 
 import pytest
 
-from tests.stock.conftest import check_ledger, receive
-
-TODAY = dt.date.today()
-NEXT_YEAR = (TODAY + dt.timedelta(days=300)).isoformat()
+from inventory import clock
+from tests.factories import Api, check_ledger, in_days, receive, token_for
 
 
-def test_a_lot_is_received_into_one_item_that_later_receipts_add_to(app, keeper):
-    first = receive(keeper, quantity=10, lot="L1", expiry_date=NEXT_YEAR, source="county")
-    assert first["number"] == f"RK-{TODAY.year}-000001"
+def test_a_lot_is_received_into_one_item_that_later_receipts_add_to(app, keeper, today):
+    next_year = in_days(today, 300)
+    first = receive(keeper, quantity=10, lot="L1", expiry_date=next_year, source="county")
+    assert first["number"] == f"RK-{today.year}-000001"
     [item] = first["items"]
     assert item["quantity"] == 10 and item["status"] == "available" and item["lot"] == "L1"
     assert len(item["label"]) == 16
-    second = receive(keeper, quantity=5, lot="L1", expiry_date=NEXT_YEAR)
-    assert second["number"] == f"RK-{TODAY.year}-000002"
+    second = receive(keeper, quantity=5, lot="L1", expiry_date=next_year)
+    assert second["number"] == f"RK-{today.year}-000002"
     assert second["items"][0]["label"] == item["label"] and second["items"][0]["quantity"] == 15
-    other_lot = receive(keeper, quantity=1, lot="L2", expiry_date=NEXT_YEAR)
+    other_lot = receive(keeper, quantity=1, lot="L2", expiry_date=next_year)
     assert other_lot["items"][0]["label"] != item["label"]
     detail = keeper.get(f"/stock/{item['label']}").json
     assert detail["scan_url"].endswith(f"/s/{item['label']}")
@@ -66,9 +65,9 @@ def test_a_known_serial_is_a_duplicate(keeper):
     assert response.status_code == 409 and response.json["error"]["code"] == "duplicate"
 
 
-def test_issue_takes_first_expiry_first_and_never_expired_stock(keeper):
-    later = receive(keeper, quantity=5, lot="LATE", expiry_date=(TODAY + dt.timedelta(days=200)).isoformat())
-    sooner = receive(keeper, quantity=5, lot="SOON", expiry_date=(TODAY + dt.timedelta(days=20)).isoformat())
+def test_issue_takes_first_expiry_first_and_never_expired_stock(keeper, today):
+    later = receive(keeper, quantity=5, lot="LATE", expiry_date=in_days(today, 200))
+    sooner = receive(keeper, quantity=5, lot="SOON", expiry_date=in_days(today, 20))
     response = keeper.post("/issues", {"site": "GT-XB", "recipient": {"type": "household",
                                                                       "name": "李家"},
                                        "lines": [{"material": "WATER", "quantity": 7}]})
@@ -79,9 +78,9 @@ def test_issue_takes_first_expiry_first_and_never_expired_stock(keeper):
     assert all(not line["returnable"] and line["outstanding"] == 0 for line in lines)
 
 
-def test_returnable_materials_are_loans_until_they_come_back(app, keeper):
+def test_returnable_materials_are_loans_until_they_come_back(app, keeper, today):
     receive(keeper, material="TENT", quantity=10, lot="T1")
-    due = (TODAY + dt.timedelta(days=30)).isoformat()
+    due = in_days(today, 30)
     issued = keeper.post("/issues", {"site": "GT-XB", "recipient": {"type": "team",
                                                                     "name": "蓝天救援队",
                                                                     "id_number": "62072419800101123X"},
@@ -142,8 +141,8 @@ def test_issuing_more_than_there_is_changes_nothing(app, keeper):
         "number"].endswith("000003"), "the failed issue used no receipt number, and no gap"
 
 
-def test_issue_refuses_expired_damaged_in_transit_and_foreign_items(app, keeper, manager):
-    [item] = receive(keeper, quantity=5, lot="A", expiry_date=NEXT_YEAR)["items"]
+def test_issue_refuses_expired_damaged_in_transit_and_foreign_items(app, keeper, manager, today):
+    [item] = receive(keeper, quantity=5, lot="A", expiry_date=in_days(today, 300))["items"]
     [foreign] = receive(manager, site="GT-NH", quantity=5)["items"]
     base = {"site": "GT-XB", "recipient": {"type": "person", "name": "王"}}
     response = keeper.post("/issues", {**base, "lines": [{"label": foreign["label"], "quantity": 1}]})
@@ -161,9 +160,9 @@ def test_issue_refuses_expired_damaged_in_transit_and_foreign_items(app, keeper,
     assert keeper.get("/movements?kind=issue").json["total"] == 0
 
 
-def test_a_transfer_moves_stock_and_keeps_shortages(app, keeper, manager):
-    receive(keeper, quantity=6, lot="A", expiry_date=NEXT_YEAR)
-    receive(keeper, quantity=6, lot="B", expiry_date=(TODAY + dt.timedelta(days=100)).isoformat())
+def test_a_transfer_moves_stock_and_keeps_shortages(app, keeper, manager, today):
+    receive(keeper, quantity=6, lot="A", expiry_date=in_days(today, 300))
+    receive(keeper, quantity=6, lot="B", expiry_date=in_days(today, 100))
     [generator] = receive(keeper, material="GEN", quantity=1, serials=["SN-7"])["items"]
     created = keeper.post("/transfers", {"from_site": "GT-XB", "to_site": "GT-NH", "lines": [
         {"material": "WATER", "quantity": 8}, {"label": generator["label"], "quantity": 1}]})
@@ -248,19 +247,18 @@ def test_a_reversal_appends_the_opposite_and_leaves_the_original(app, keeper, ma
     assert check_ledger(app)[0] == 0
 
 
-def test_the_ledger_filters(keeper):
+def test_the_ledger_filters(keeper, today):
     receive(keeper, quantity=3)
     receive(keeper, site="GT-XB-HP", quantity=4)
     assert keeper.get("/movements?site=GT-XB-HP").json["total"] == 1
-    assert keeper.get(f"/movements?since={TODAY}&until={TODAY}").json["total"] == 2
+    assert keeper.get(f"/movements?since={today}&until={today}").json["total"] == 2
     assert keeper.get("/movements?until=2000-01-01").json["total"] == 0
     assert keeper.get("/movements?kind=nonsense").status_code == 422
     assert keeper.get("/movements?site=GT-NH").status_code == 403
 
 
-def test_expired_and_damaged_items_are_never_issued(keeper, monkeypatch):
-    [fresh] = receive(keeper, quantity=5, lot="A",
-                      expiry_date=(TODAY + dt.timedelta(days=10)).isoformat())["items"]
+def test_expired_and_damaged_items_are_never_issued(app, keeper, today):
+    [fresh] = receive(keeper, quantity=5, lot="A", expiry_date=in_days(today, 10))["items"]
     receive(keeper, material="TENT", quantity=3)
     issued = keeper.post("/issues", {"site": "GT-XB", "recipient": {"type": "person", "name": "王"},
                                      "lines": [{"material": "TENT", "quantity": 1}]}).json
@@ -271,23 +269,23 @@ def test_expired_and_damaged_items_are_never_issued(keeper, monkeypatch):
     response = keeper.post("/issues", {**base, "lines": [{"label": damaged["label"], "quantity": 1}]})
     assert response.status_code == 409 and "损坏" in response.json["error"]["message"]
     # Twenty days on, the water has expired: neither its label nor a material line may take it.
-    monkeypatch.setattr("inventory.stock.services._today",
-                        lambda: TODAY + dt.timedelta(days=20))
-    response = keeper.post("/issues", {**base, "lines": [{"label": fresh["label"], "quantity": 1}]})
-    assert response.status_code == 409 and "过期" in response.json["error"]["message"]
-    response = keeper.post("/issues", {**base, "lines": [{"material": "WATER", "quantity": 1}]})
-    assert response.status_code == 409
-    assert response.json["error"]["details"] == [{"line": 0, "requested": 1, "available": 0}]
+    with clock.travel(today + dt.timedelta(days=20)):
+        later = Api(keeper.client, token_for(app, "xb"))  # the fixture's day-long token has run out
+        response = later.post("/issues", {**base, "lines": [{"label": fresh["label"], "quantity": 1}]})
+        assert response.status_code == 409 and "过期" in response.json["error"]["message"]
+        response = later.post("/issues", {**base, "lines": [{"material": "WATER", "quantity": 1}]})
+        assert response.status_code == 409
+        assert response.json["error"]["details"] == [{"line": 0, "requested": 1, "available": 0}]
 
 
-def test_document_numbers_have_no_gaps_after_a_refusal(keeper):
+def test_document_numbers_have_no_gaps_after_a_refusal(keeper, today):
     receive(keeper, quantity=1)
     short = keeper.post("/issues", {"site": "GT-XB", "recipient": {"type": "person", "name": "王"},
                                     "lines": [{"material": "WATER", "quantity": 5}]})
     assert short.status_code == 409
     issued = keeper.post("/issues", {"site": "GT-XB", "recipient": {"type": "person", "name": "王"},
                                      "lines": [{"material": "WATER", "quantity": 1}]})
-    assert issued.json["number"] == f"FF-{TODAY.year}-000001"
+    assert issued.json["number"] == f"FF-{today.year}-000001"
 
 
 def test_absurd_ids_in_paths_are_not_found(manager):

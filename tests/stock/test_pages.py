@@ -8,9 +8,7 @@ import sqlalchemy as sa
 
 from inventory.db import db
 from inventory.stock.models import Issue, Movement, StockItem
-from tests.stock.conftest import check_ledger, receive
-
-TODAY = dt.date.today()
+from tests.factories import check_ledger, form_key, receive
 
 
 @pytest.fixture
@@ -20,23 +18,19 @@ def keeper_page(client, login, keeper):
     return client
 
 
-def _key(page_html: str) -> str:
-    return re.search(r'name="idempotency_key" type="hidden" value="([0-9a-f]{32})"', page_html)[1]
-
-
-def test_receive_issue_on_loan_and_return_through_the_forms(app, keeper_page):
+def test_receive_issue_on_loan_and_return_through_the_forms(app, keeper_page, today):
     page = keeper_page.get("/stock/receive").get_data(as_text=True)
     response = keeper_page.post("/stock/receive", data={
-        "idempotency_key": _key(page), "site": "GT-XB", "material": "TENT", "quantity": "20",
+        "idempotency_key": form_key(page), "site": "GT-XB", "material": "TENT", "quantity": "20",
         "lot": "T-2026-01", "source": "provincial"})
     assert response.status_code == 302, response.get_data(as_text=True)
     receipt_page = keeper_page.get(response.headers["Location"]).get_data(as_text=True)
     assert "T-2026-01" in receipt_page and "棉帐篷" in receipt_page
 
     page = keeper_page.get("/stock/issue").get_data(as_text=True)
-    due = (TODAY + dt.timedelta(days=14)).isoformat()
+    due = (today + dt.timedelta(days=14)).isoformat()
     response = keeper_page.post("/stock/issue", data={
-        "idempotency_key": _key(page), "site": "GT-XB", "recipient_type": "household",
+        "idempotency_key": form_key(page), "site": "GT-XB", "recipient_type": "household",
         "recipient_name": "张家", "recipient_id_number": "620724198001011234",
         "lines-0-material": "TENT", "lines-0-quantity": "3", "lines-0-due_back": due})
     assert response.status_code == 302, response.get_data(as_text=True)
@@ -50,7 +44,7 @@ def test_receive_issue_on_loan_and_return_through_the_forms(app, keeper_page):
     form = keeper_page.get(f"/stock/issues/{number}/return").get_data(as_text=True)
     line_id = re.search(r'name="lines-0-issue_line" type="hidden" value="(\d+)"', form)[1]
     response = keeper_page.post(f"/stock/issues/{number}/return", data={
-        "idempotency_key": _key(form), "lines-0-issue_line": line_id, "lines-0-quantity": "2",
+        "idempotency_key": form_key(form), "lines-0-issue_line": line_id, "lines-0-quantity": "2",
         "lines-0-condition": "good"})
     assert response.status_code == 302
     stock = keeper_page.get("/stock/?site=GT-XB").get_data(as_text=True)
@@ -63,7 +57,7 @@ def test_receive_issue_on_loan_and_return_through_the_forms(app, keeper_page):
 def test_a_resent_issue_form_applies_once(app, keeper_page, keeper):
     receive(keeper, quantity=10)
     page = keeper_page.get("/stock/issue").get_data(as_text=True)
-    data = {"idempotency_key": _key(page), "site": "GT-XB", "recipient_type": "person",
+    data = {"idempotency_key": form_key(page), "site": "GT-XB", "recipient_type": "person",
             "recipient_name": "王", "lines-0-material": "WATER", "lines-0-quantity": "1"}
     first = keeper_page.post("/stock/issue", data=data)
     second = keeper_page.post("/stock/issue", data=data)
@@ -78,7 +72,7 @@ def test_a_short_issue_form_says_which_line_and_changes_nothing(app, keeper_page
     receive(keeper, quantity=2)
     page = keeper_page.get("/stock/issue").get_data(as_text=True)
     response = keeper_page.post("/stock/issue", data={
-        "idempotency_key": _key(page), "site": "GT-XB", "recipient_type": "person",
+        "idempotency_key": form_key(page), "site": "GT-XB", "recipient_type": "person",
         "recipient_name": "王", "lines-0-material": "WATER", "lines-0-quantity": "5",
         "lines-1-material": "", "lines-1-quantity": "", "lines-2-label": "NOPE",
         "lines-2-quantity": "x"})
@@ -86,7 +80,7 @@ def test_a_short_issue_form_says_which_line_and_changes_nothing(app, keeper_page
     text = response.get_data(as_text=True)
     assert "应为正整数" in text
     response = keeper_page.post("/stock/issue", data={
-        "idempotency_key": _key(page), "site": "GT-XB", "recipient_type": "person",
+        "idempotency_key": form_key(page), "site": "GT-XB", "recipient_type": "person",
         "recipient_name": "王", "lines-0-material": "WATER", "lines-0-quantity": "5"})
     assert response.status_code == 422
     assert "库存不足：需要 5，可用 2" in response.get_data(as_text=True)
@@ -100,13 +94,13 @@ def test_a_transfer_through_the_pages(app, client, login, keeper, manager):
     login("xb")
     page = client.get("/stock/transfers/new").get_data(as_text=True)
     response = client.post("/stock/transfers/new", data={
-        "idempotency_key": _key(page), "from_site": "GT-XB", "to_site": "GT-NH",
+        "idempotency_key": form_key(page), "from_site": "GT-XB", "to_site": "GT-NH",
         "lines-0-material": "WATER", "lines-0-quantity": "4"})
     assert response.status_code == 302
     location = response.headers["Location"]
     note = client.get(location).get_data(as_text=True)
     assert "救灾物资调拨单" in note and "待发出" in note
-    response = client.post(f"{location}/dispatch", data={"idempotency_key": _key(note)})
+    response = client.post(f"{location}/dispatch", data={"idempotency_key": form_key(note)})
     assert response.status_code == 302
     assert "在途" in client.get(location).get_data(as_text=True)
     client.post("/logout")
@@ -114,7 +108,7 @@ def test_a_transfer_through_the_pages(app, client, login, keeper, manager):
     form = client.get(f"{location}/receive").get_data(as_text=True)
     line_id = re.search(r'name="lines-0-line" type="hidden" value="(\d+)"', form)[1]
     response = client.post(f"{location}/receive", data={
-        "idempotency_key": _key(form), "lines-0-line": line_id, "lines-0-received": "3"})
+        "idempotency_key": form_key(form), "lines-0-line": line_id, "lines-0-received": "3"})
     assert response.status_code == 302
     note = client.get(location).get_data(as_text=True)
     assert "已收货" in note and '<strong class="out">1</strong>' in note
@@ -125,10 +119,10 @@ def test_adjusting_through_the_page(app, keeper_page, keeper):
     [item] = receive(keeper, quantity=10)["items"]
     page = keeper_page.get(f"/stock/item/{item['label']}/adjust").get_data(as_text=True)
     response = keeper_page.post(f"/stock/item/{item['label']}/adjust", data={
-        "idempotency_key": _key(page), "delta": "-20", "reason": "count_correction"})
+        "idempotency_key": form_key(page), "delta": "-20", "reason": "count_correction"})
     assert response.status_code == 422 and "小于 0" in response.get_data(as_text=True)
     response = keeper_page.post(f"/stock/item/{item['label']}/adjust", data={
-        "idempotency_key": _key(page), "delta": "-2", "reason": "count_correction"})
+        "idempotency_key": form_key(page), "delta": "-2", "reason": "count_correction"})
     assert response.status_code == 302
     with app.app_context():
         assert db.session.scalar(sa.select(Movement.balance_after).order_by(Movement.id.desc())) == 8
@@ -175,7 +169,7 @@ def test_the_summary_page_totals_a_town_and_its_villages_by_material(keeper_page
 def test_an_issue_form_without_lines_says_so(keeper_page):
     page = keeper_page.get("/stock/issue").get_data(as_text=True)
     response = keeper_page.post("/stock/issue", data={
-        "idempotency_key": _key(page), "site": "GT-XB", "recipient_type": "person",
+        "idempotency_key": form_key(page), "site": "GT-XB", "recipient_type": "person",
         "recipient_name": ""})
     assert response.status_code == 422
     text = response.get_data(as_text=True)

@@ -1,5 +1,0 @@
-"""The stock fixtures serve the norm tests too."""
-
-from tests.stock.conftest import catalog, keeper, manager
-
-__all__ = ["catalog", "keeper", "manager"]
