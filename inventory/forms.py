@@ -1,23 +1,31 @@
-"""What every feature's forms share: turning posted text into typed data, and errors back onto fields.
+"""What every feature's forms share: typed values out of posted text, a service's errors back on
+fields, and the one way a page's form calls a service (``submit``; ``press`` for a button).
 
 Forms only carry text and the CSRF token; the services validate, so a rule lives in one place.
+The text is read by the field types the services validate with (validation.py ``from_text``).
 """
 
-import datetime as dt
-import re
-
-from flask import request
-from flask_babel import gettext as _
+from flask import flash, redirect, render_template, request
 from flask_babel import lazy_gettext as _l
+from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import SelectMultipleField, SubmitField
 from wtforms.fields.choices import SelectChoice
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from inventory.errors import Duplicate, InvalidState, ValidationError
+from inventory.errors import (
+    BadRequest,
+    Duplicate,
+    IdempotencyMismatch,
+    InsufficientStock,
+    InvalidState,
+    ValidationError,
+)
+from inventory.extensions import idempotency
+from inventory.validation import Date, Integer, Invalid, Number
 
 # What a form shows the user to correct; Forbidden and NotFound go on to the error page.
-FORM_ERRORS = (ValidationError, Duplicate, InvalidState)
+FORM_ERRORS = (ValidationError, Duplicate, InvalidState, InsufficientStock, IdempotencyMismatch)
 
 
 class ConfirmForm(FlaskForm):
@@ -38,52 +46,27 @@ def choices(pairs) -> list[SelectChoice]:
     return [SelectChoice(str(value), label) for value, label in pairs]
 
 
-def _integer(text: str):
-    if not re.fullmatch(r"[+-]?\d{1,12}", text):
-        raise ValueError(_("应为整数"))
-    return int(text)
+# A form's numbers and dates are read by the field types the services validate them with.
+AS_INTEGER, AS_NUMBER, AS_DATE = Integer(), Number(), Date()
 
 
-def _number(text: str):
-    if not re.fullmatch(r"[+-]?\d{1,12}(\.\d{1,12})?", text):
-        raise ValueError(_("应为数字"))
-    return float(text)
+def collect(form, *, text=(), integers=(), numbers=(), dates=(), flags=(), lists=()) -> dict:
+    """Return the posted values, typed: text stripped (blank is ""), numbers and dates read as
+    their type (blank is None), flags as booleans, lists as lists.
 
-
-def _date(text: str):
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise ValueError(_("应为日期 YYYY-MM-DD")) from None
-
-
-CONVERTERS = {"integer": _integer, "number": _number, "date": _date}
-
-
-def collect(form, *, text=(), optional_text=(), integers=(), numbers=(), dates=(), flags=(),
-            lists=()) -> dict:
-    """Return the posted values, typed; blank optional values become None.
-
-    ``text`` fields are passed as typed (the service says when one is required), ``optional_text``
-    blank becomes "", numbers and dates blank become None; a value that does not parse raises
+    The service says what is required; a number or date that does not read raises
     ValidationError naming the field.
     """
-    data, errors = {}, {}
-    for name in text:
-        data[name] = (form[name].data or "").strip()
-    for name in optional_text:
-        data[name] = (form[name].data or "").strip()
-    for kind, names in (("integer", integers), ("number", numbers), ("date", dates)):
+    data = {name: (form[name].data or "").strip() for name in text}
+    errors = {}
+    for reader, names in ((AS_INTEGER, integers), (AS_NUMBER, numbers), (AS_DATE, dates)):
         for name in names:
-            raw = (form[name].data or "").strip()
             try:
-                data[name] = CONVERTERS[kind](raw) if raw else None
-            except ValueError as problem:
+                data[name] = reader.from_text(form[name].data)
+            except Invalid as problem:
                 errors[name] = str(problem)
-    for name in flags:
-        data[name] = bool(form[name].data)
-    for name in lists:
-        data[name] = list(form[name].data or [])
+    data.update({name: bool(form[name].data) for name in flags})
+    data.update({name: list(form[name].data or []) for name in lists})
     if errors:
         raise ValidationError(errors)
     return data
@@ -101,6 +84,62 @@ def show_errors(form, error, prefix: str = "") -> None:
             form[name].errors = [*form[name].errors, problem]
         else:
             form.form_errors.append(problem)
+
+
+def _run(form, work, once: bool) -> str:
+    """``work()``, or for a form that may be sent only once (an OnceForm), its first answer."""
+    if once:
+        return idempotency.submit_form(current_user, form.idempotency_key.data or None, work)
+    return work()
+
+
+def submit(form, work, /, *, done, template, once=False, show=show_errors, refused=FORM_ERRORS,
+           status=422, **context):
+    """The one way a page's form calls a service: validate, work, then redirect or show why not.
+
+    ``work()`` calls the service and returns the URL to go to next; ``done`` is flashed there (None:
+    nothing is). When the service refuses with one of ``refused``, ``show(form, error)`` puts the
+    problem on the form and ``template`` is rendered again with what was typed, answering
+    ``status`` (None: the refusal's own, such as 401). A GET renders ``template`` with ``form``
+    and ``context`` (which may name another form ``form``, for a page with two). ``once=True``
+    applies the work once per rendered form: sent again, it gets the first answer.
+    """
+    if form.validate_on_submit():
+        try:
+            location = _run(form, work, once)
+        except refused as error:
+            show(form, error)
+            return render_template(template, **{"form": form, **context}), status or error.status
+        if done:
+            flash(done, "success")
+        return redirect(location)
+    return render_template(template, **{"form": form, **context})
+
+
+def _said(error) -> str:
+    """What a refused button tells the user: a validation error's problems, else its message."""
+    if isinstance(error, ValidationError):
+        return "；".join(error.details.values())
+    return error.message
+
+
+def press(form, work, *, done, back=None, once=False, refused=(), category="success"):
+    """The one way a POST button (ConfirmForm, TransferActionForm) calls a service.
+
+    A button has only its token, so a request without a good one is refused (400). ``work()``
+    calls the service and returns the URL to go to next, where ``done`` is flashed. When the
+    service refuses with one of ``refused``, what it said is flashed and the browser sent
+    ``back``; other refusals go on to the error page.
+    """
+    if not form.validate_on_submit():
+        raise BadRequest()
+    try:
+        location = _run(form, work, once)
+    except refused as error:
+        flash(_said(error), "error")
+        return redirect(back)
+    flash(done, category)
+    return redirect(location)
 
 
 def page_number() -> int:

@@ -1,7 +1,10 @@
 """Field specifications that validate input and describe it in the OpenAPI document.
 
 Services validate what they are given with these specs, whatever the caller (API, form, CLI), so a
-rule is written once; the API documents the same specs.
+rule is written once; the API documents the same specs. Pages read what was typed into a form with
+the same specs (``from_text``), so a form and the API cannot disagree about what "12" or
+"2026-01-05" means. Only form text is read that way: the API's JSON is typed already, and an
+integer sent in it as a string stays refused.
 """
 
 import datetime as dt
@@ -23,6 +26,11 @@ class Invalid(Exception):
     """One field's problem, raised while loading it."""
 
 
+def _within(name, nested: ValidationError) -> dict:
+    """A nested field's problems, named from the field that holds it: "lines" and "0.quantity"."""
+    return {f"{name}.{key}": problem for key, problem in nested.details.items()}
+
+
 class Field:
     json_type = "string"
 
@@ -40,6 +48,18 @@ class Field:
 
     def convert(self, value):
         return value
+
+    def from_text(self, text):
+        """What a form field's text stands for; raise Invalid when it does not read as a value.
+
+        Blank is None (not given) for an optional field; a required one reads it like any text,
+        so that a blank number is refused as not being one. The service still validates the value.
+        """
+        text = (text or "").strip()
+        return self.parse_text(text) if text or self.required else None
+
+    def parse_text(self, text: str):
+        return text
 
     def schema(self) -> dict:
         spec = self.type_schema()
@@ -104,6 +124,17 @@ class Integer(Field):
         super().__init__(**kwargs)
         self.minimum = minimum
         self.maximum = maximum
+        # What may be typed for one: digits, a sign only where the field takes negatives, and no
+        # more digits than its largest value has (12 when it has none), so that no text stands
+        # for a number too big to be one of its values.
+        digits = len(str(max(abs(minimum or 0), abs(maximum)))) if maximum is not None else 12
+        self.signed = minimum is None or minimum < 0
+        self.text_pattern = re.compile(("[+-]?" if self.signed else "") + rf"\d{{1,{digits}}}")
+
+    def parse_text(self, text):
+        if not self.text_pattern.fullmatch(text):
+            raise Invalid(_("应为正整数") if (self.minimum or 0) >= 1 else _("应为整数"))
+        return int(text)
 
     def convert(self, value):
         # bool is an int in Python, and 2.0 is not an integer in the API's eyes.
@@ -127,6 +158,11 @@ class Integer(Field):
 class Number(Integer):
     json_type = "number"
 
+    def parse_text(self, text):
+        if not re.fullmatch(("[+-]?" if self.signed else "") + r"\d{1,12}(\.\d{1,12})?", text):
+            raise Invalid(_("应为数字"))
+        return float(text)
+
     def convert(self, value):
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
             raise Invalid(_("应为数字"))
@@ -142,6 +178,13 @@ class Number(Integer):
 
 class Boolean(Field):
     json_type = "boolean"
+    TEXTS = {"1": True, "true": True, "on": True, "y": True, "yes": True,
+             "0": False, "false": False, "off": False, "n": False, "no": False}
+
+    def parse_text(self, text):
+        if (value := self.TEXTS.get(text.lower())) is None:
+            raise Invalid(_("应为 true 或 false"))
+        return value
 
     def convert(self, value):
         if not isinstance(value, bool):
@@ -159,6 +202,9 @@ class Date(Field):
             except ValueError:
                 pass
         raise Invalid(_("应为日期 YYYY-MM-DD"))
+
+    def parse_text(self, text):
+        return self.convert(text)
 
     def type_schema(self):
         return {"type": "string", "format": "date"}
@@ -186,10 +232,24 @@ class Array(Field):
             try:
                 loaded.append(self.items.load(item))
             except ValidationError as nested:
-                raise ValidationError({f"{index}.{key}": text
-                                       for key, text in nested.details.items()}) from None
+                raise ValidationError(_within(index, nested)) from None
         if self.unique and len(set(map(repr, loaded))) != len(loaded):
             raise Invalid(_("不能有重复项"))
+        return loaded
+
+    def from_text(self, texts):
+        """Each item's reading of its text (of its row's texts, for an array of objects); raise
+        ValidationError naming "index" or "index.field" for every one that does not read."""
+        loaded, errors = [], {}
+        for index, text in enumerate(texts or ()):
+            try:
+                loaded.append(self.items.from_text(text))
+            except Invalid as problem:
+                errors[str(index)] = str(problem)
+            except ValidationError as nested:
+                errors.update(_within(index, nested))
+        if errors:
+            raise ValidationError(errors)
         return loaded
 
     def type_schema(self):
@@ -225,7 +285,7 @@ class Object(Field):
             except Invalid as problem:
                 errors[name] = str(problem)
             except ValidationError as nested:
-                errors.update({f"{name}.{key}": text for key, text in nested.details.items()})
+                errors.update(_within(name, nested))
         if errors:
             raise ValidationError(errors)
         return loaded
@@ -236,6 +296,27 @@ class Object(Field):
                 return None
             raise Invalid(_("不能为空"))
         return self.convert(value, partial=partial)
+
+    def from_text(self, texts: dict):
+        """Its fields' readings of a form's texts (a row of a line form): an optional one left
+        blank is left out, as if not sent, and texts of fields it does not have are not read;
+        raise ValidationError naming every field whose text does not read."""
+        loaded, errors = {}, {}
+        for name, field in self.fields.items():
+            if name not in texts:
+                continue
+            try:
+                value = field.from_text(texts[name])
+            except Invalid as problem:
+                errors[name] = str(problem)
+            except ValidationError as nested:
+                errors.update(_within(name, nested))
+            else:
+                if value is not None:
+                    loaded[name] = value
+        if errors:
+            raise ValidationError(errors)
+        return loaded
 
     def type_schema(self):
         return {

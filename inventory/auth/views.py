@@ -3,7 +3,7 @@
 import re
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
@@ -13,7 +13,7 @@ from inventory.auth.forms import LoginForm, PasswordForm, ResetPasswordForm, Use
 from inventory.auth.queries import all_users
 from inventory.db import db
 from inventory.errors import DomainError, ValidationError
-from inventory.forms import FORM_ERRORS, ConfirmForm, choices, show_errors
+from inventory.forms import ConfirmForm, choices, press, submit
 from inventory.sites.queries import visible_sites
 
 blueprint = Blueprint("auth", __name__)
@@ -37,40 +37,39 @@ def login():
     if current_user.is_authenticated:
         return redirect(safe_next(request.args.get("next")))
     form = LoginForm()
-    status = 200
-    if form.validate_on_submit():
-        try:
-            user = services.authenticate(username=form.username.data or "",
-                                         password=form.password.data or "",
-                                         address=request.remote_addr)
-        except DomainError as error:
-            form.form_errors = [error.message]
-            status = error.status
-        else:
-            login_session = services.start_session(user, request.remote_addr,
-                                                  password=form.password.data or "")
-            # A fresh cookie at login: nothing planted before it survives (session fixation).
-            lang = session.get("lang")
-            session.clear()
-            if lang:
-                session["lang"] = lang
-            session.permanent = True
-            user.session_id = login_session.id
-            login_user(user)
-            return redirect(safe_next(request.args.get("next")))
-    return render_template("auth/login.html", form=form), status
+
+    def work():
+        password = form.password.data or ""
+        user = services.authenticate(username=form.username.data or "", password=password,
+                                     address=request.remote_addr)
+        login_session = services.start_session(user, request.remote_addr, password=password)
+        # A fresh cookie at login: nothing planted before it survives (session fixation).
+        lang = session.get("lang")
+        session.clear()
+        if lang:
+            session["lang"] = lang
+        session.permanent = True
+        user.session_id = login_session.id
+        login_user(user)
+        return safe_next(request.args.get("next"))
+
+    # A refusal answers with its own status: 401 for a wrong password, 429 when throttled.
+    return submit(form, work, done=None, template="auth/login.html", refused=DomainError,
+                  status=None)
 
 
 @blueprint.post("/logout")
 @login_required
 def logout():
     """End this login session on the server, so its cookie is worthless even if copied."""
-    if ConfirmForm().validate_on_submit():
+
+    def work():
         services.end_session(current_user.session_id)
         logout_user()
         session.clear()
-        flash(_("已退出登录"), "info")
-    return redirect(url_for("auth.login"))
+        return url_for("auth.login")
+
+    return press(ConfirmForm(), work, done=_("已退出登录"), category="info")
 
 
 @blueprint.route("/password", methods=["GET", "POST"])
@@ -78,18 +77,16 @@ def logout():
 def change_password():
     """Change one's own password; other devices are logged out."""
     form = PasswordForm()
-    if form.validate_on_submit():
-        try:
-            if form.new_password.data != form.confirm_password.data:
-                raise ValidationError({"confirm_password": _("两次输入的新密码不一致")})
-            services.change_password(user=current_user, current_password=form.current_password.data,
-                                     new_password=form.new_password.data)
-        except ValidationError as error:
-            show_errors(form, error)
-        else:
-            flash(_("密码已修改，其他设备上的登录已失效"), "success")
-            return redirect(url_for("dashboard.index"))
-    return render_template("auth/password.html", form=form), 422 if form.errors else 200
+
+    def work():
+        if form.new_password.data != form.confirm_password.data:
+            raise ValidationError({"confirm_password": _("两次输入的新密码不一致")})
+        services.change_password(user=current_user, current_password=form.current_password.data,
+                                 new_password=form.new_password.data)
+        return url_for("dashboard.index")
+
+    return submit(form, work, done=_("密码已修改，其他设备上的登录已失效"),
+                  template="auth/password.html")
 
 
 @blueprint.get("/users")
@@ -107,6 +104,13 @@ def _site_choices():
                    if site.kind != "agreement_site")
 
 
+def _user_form(**kwargs) -> UserForm:
+    """The user form; the sites to pick from are read only if it is shown."""
+    form = UserForm(**kwargs)
+    form.sites.choices = _site_choices
+    return form
+
+
 def _fill_user_form(form: UserForm, user) -> None:
     form.display_name.data, form.role.data, form.active.data = (
         user.display_name, user.role, user.active)
@@ -118,21 +122,17 @@ def _fill_user_form(form: UserForm, user) -> None:
 def new_user():
     """Create an account."""
     authorize(current_user, "users.manage")
-    form = UserForm()
-    form.sites.choices = _site_choices()
-    if form.validate_on_submit():
-        try:
-            user = services.create_user(
-                actor=current_user, username=(form.username.data or "").strip(),
-                role=form.role.data, password=form.password.data or "",
-                site_codes=form.sites.data or [], display_name=form.display_name.data or "")
-        except FORM_ERRORS as error:
-            show_errors(form, error)
-        else:
-            flash(_("已创建用户 %(name)s", name=user.username), "success")
-            return redirect(url_for("auth.users"))
-        return render_template("auth/user_form.html", form=form), 422
-    return render_template("auth/user_form.html", form=form)
+    form = _user_form()
+    username = (form.username.data or "").strip()
+
+    def work():
+        services.create_user(actor=current_user, username=username, role=form.role.data,
+                             password=form.password.data or "", site_codes=form.sites.data or [],
+                             display_name=form.display_name.data or "")
+        return url_for("auth.users")
+
+    return submit(form, work, done=_("已创建用户 %(name)s", name=username),
+                  template="auth/user_form.html")
 
 
 @blueprint.route("/users/<username>/edit", methods=["GET", "POST"])
@@ -141,23 +141,19 @@ def edit_user(username):
     """Change a user's role, sites, name or standing; reset their password."""
     authorize(current_user, "users.manage")
     user = services.get_user(username)
-    form = UserForm()
-    form.sites.choices = _site_choices()
+    form = _user_form()
     reset = ResetPasswordForm(prefix="reset")
     if request.method == "GET":
         _fill_user_form(form, user)
-    elif form.validate_on_submit():
-        try:
-            services.update_user(actor=current_user, username=username, role=form.role.data,
-                                 site_codes=form.sites.data or [], active=form.active.data,
-                                 display_name=form.display_name.data or "")
-        except FORM_ERRORS as error:
-            show_errors(form, error)
-        else:
-            flash(_("已保存"), "success")
-            return redirect(url_for("auth.users"))
-        return render_template("auth/user_form.html", form=form, user=user, reset=reset), 422
-    return render_template("auth/user_form.html", form=form, user=user, reset=reset)
+
+    def work():
+        services.update_user(actor=current_user, username=username, role=form.role.data,
+                             site_codes=form.sites.data or [], active=form.active.data,
+                             display_name=form.display_name.data or "")
+        return url_for("auth.users")
+
+    return submit(form, work, done=_("已保存"), template="auth/user_form.html", user=user,
+                  reset=reset)
 
 
 @blueprint.post("/users/<username>/password")
@@ -167,15 +163,13 @@ def reset_password(username):
     authorize(current_user, "users.manage")
     user = services.get_user(username)
     reset = ResetPasswordForm(prefix="reset")
-    if reset.validate_on_submit():
-        try:
-            services.set_password(actor=current_user, username=username,
-                                  password=reset.password.data or "")
-        except FORM_ERRORS as error:
-            show_errors(reset, error)
-            form = UserForm(formdata=None)
-            form.sites.choices = _site_choices()
-            _fill_user_form(form, user)
-            return render_template("auth/user_form.html", form=form, user=user, reset=reset), 422
-        flash(_("已为 %(name)s 重设密码", name=username), "success")
-    return redirect(url_for("auth.users"))
+    form = _user_form(formdata=None)  # refused, the user's page is shown again
+    _fill_user_form(form, user)
+
+    def work():
+        services.set_password(actor=current_user, username=username,
+                              password=reset.password.data or "")
+        return url_for("auth.users")
+
+    return submit(reset, work, done=_("已为 %(name)s 重设密码", name=username),
+                  template="auth/user_form.html", form=form, user=user, reset=reset)

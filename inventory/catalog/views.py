@@ -1,6 +1,6 @@
 """Catalog pages: materials and categories."""
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -10,7 +10,7 @@ from inventory.catalog import services
 from inventory.catalog.forms import CategoryForm, MaterialForm
 from inventory.catalog.queries import categories, materials
 from inventory.db import db
-from inventory.forms import FORM_ERRORS, choices, collect, page_number, show_errors
+from inventory.forms import choices, collect, page_number, submit
 
 blueprint = Blueprint("catalog", __name__, url_prefix="/catalog")
 
@@ -27,26 +27,16 @@ def index():
                            categories=categories())
 
 
-def _category_choices():
-    return choices((c.code, f"{c.code} {c.full_name}") for c in categories())
+def _material_form() -> MaterialForm:
+    form = MaterialForm()
+    form.category.choices = choices((c.code, f"{c.code} {c.full_name}") for c in categories())
+    return form
 
 
 def _material_data(form, *, with_code: bool) -> dict:
-    data = collect(form, text=(["code"] if with_code else []) + ["name", "unit", "category", "tracking"],
-                   optional_text=["name_en", "spec"], integers=["shelf_life_days"],
+    text = ["name", "unit", "category", "tracking", "name_en", "spec"]
+    return collect(form, text=["code", *text] if with_code else text, integers=["shelf_life_days"],
                    flags=["returnable", "needs_testing", "active"])
-    return data
-
-
-def _save(form, save, success_message):
-    """Run ``save()``; flash and return what it saved, or put its errors on the form (None)."""
-    try:
-        record = save()
-    except FORM_ERRORS as error:
-        show_errors(form, error)
-        return None
-    flash(success_message, "success")
-    return record
 
 
 @blueprint.route("/new", methods=["GET", "POST"])
@@ -54,14 +44,13 @@ def _save(form, save, success_message):
 def new():
     """Add a material."""
     authorize(current_user, "catalog.edit")
-    form = MaterialForm()
-    form.category.choices = _category_choices()
-    if form.validate_on_submit():
-        if material := _save(form, lambda: services.create_material(
-                actor=current_user, data=_material_data(form, with_code=True)), _("已添加物资")):
-            return redirect(url_for("catalog.show", code=material.code))
-        return render_template("catalog/material_form.html", form=form), 422
-    return render_template("catalog/material_form.html", form=form)
+    form = _material_form()
+
+    def work():
+        material = services.create_material(actor=current_user, data=_material_data(form, with_code=True))
+        return url_for("catalog.show", code=material.code)
+
+    return submit(form, work, done=_("已添加物资"), template="catalog/material_form.html")
 
 
 @blueprint.get("/<code>")
@@ -80,22 +69,21 @@ def edit(code):
     """Change a material."""
     authorize(current_user, "catalog.edit")
     material = services.get_material(code)
-    form = MaterialForm()
-    form.category.choices = _category_choices()
-    status = 200
+    form = _material_form()
     if request.method == "GET":
         snapshot = services.material_snapshot(material)
         for name, value in snapshot.items():
             form[name].data = "" if value is None else (
                 str(value) if name == "shelf_life_days" else value)
-    elif form.validate_on_submit():
-        if _save(form, lambda: services.update_material(
-                actor=current_user, code=code, changes=_material_data(form, with_code=False)),
-                _("已保存")):
-            return redirect(url_for("catalog.show", code=code))
-        status = 422
     form.code.data = material.code
-    return render_template("catalog/material_form.html", form=form, material=material), status
+
+    def work():
+        services.update_material(actor=current_user, code=code,
+                                 changes=_material_data(form, with_code=False))
+        return url_for("catalog.show", code=code)
+
+    return submit(form, work, done=_("已保存"), template="catalog/material_form.html",
+                  material=material)
 
 
 @blueprint.get("/categories")
@@ -105,10 +93,17 @@ def category_index():
     return render_template("catalog/categories.html", categories=categories())
 
 
-def _top_level_choices(exclude=None):
-    return choices([("", _("（无，一级类别）"))] + [
+def _category_form(exclude=None) -> CategoryForm:
+    """The category form; its parent is a top-level category other than ``exclude`` (itself)."""
+    form = CategoryForm()
+    form.parent.choices = choices([("", _("（无，一级类别）"))] + [
         (c.code, f"{c.code} {c.name}") for c in categories()
         if c.parent_id is None and c.code != exclude])
+    return form
+
+
+def _category_data(form, text) -> dict:
+    return {**collect(form, text=text), "parent": form.parent.data or None}
 
 
 @blueprint.route("/categories/new", methods=["GET", "POST"])
@@ -116,17 +111,13 @@ def _top_level_choices(exclude=None):
 def new_category():
     """Add a category."""
     authorize(current_user, "catalog.edit")
-    form = CategoryForm()
-    form.parent.choices = _top_level_choices()
-    if form.validate_on_submit():
-        def save():
-            data = collect(form, text=["code", "name"])
-            data["parent"] = form.parent.data or None
-            return services.create_category(actor=current_user, data=data)
-        if _save(form, save, _("已添加类别")):
-            return redirect(url_for("catalog.category_index"))
-        return render_template("catalog/category_form.html", form=form), 422
-    return render_template("catalog/category_form.html", form=form)
+    form = _category_form()
+
+    def work():
+        services.create_category(actor=current_user, data=_category_data(form, ["code", "name"]))
+        return url_for("catalog.category_index")
+
+    return submit(form, work, done=_("已添加类别"), template="catalog/category_form.html")
 
 
 @blueprint.route("/categories/<code>/edit", methods=["GET", "POST"])
@@ -135,19 +126,16 @@ def edit_category(code):
     """Rename or move a category."""
     authorize(current_user, "catalog.edit")
     category = services.get_category(code)
-    form = CategoryForm()
-    form.parent.choices = _top_level_choices(exclude=code)
-    status = 200
+    form = _category_form(exclude=code)
     if request.method == "GET":
         form.name.data = category.name
         form.parent.data = category.parent.code if category.parent else ""
-    elif form.validate_on_submit():
-        def save():
-            data = collect(form, text=["name"])
-            data["parent"] = form.parent.data or None
-            return services.update_category(actor=current_user, code=code, changes=data)
-        if _save(form, save, _("已保存")):
-            return redirect(url_for("catalog.category_index"))
-        status = 422
     form.code.data = category.code
-    return render_template("catalog/category_form.html", form=form, category=category), status
+
+    def work():
+        services.update_category(actor=current_user, code=code,
+                                 changes=_category_data(form, ["name"]))
+        return url_for("catalog.category_index")
+
+    return submit(form, work, done=_("已保存"), template="catalog/category_form.html",
+                  category=category)

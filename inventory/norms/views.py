@@ -1,15 +1,14 @@
 """Norm pages (managers edit; everyone reads) and the shortfall report."""
 
 import sqlalchemy as sa
-from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from inventory.auth.access import authorize
 from inventory.catalog.models import Material
 from inventory.db import db
-from inventory.errors import BadRequest
-from inventory.forms import FORM_ERRORS, ConfirmForm, choices, collect, show_errors
+from inventory.forms import ConfirmForm, choices, collect, press, submit
 from inventory.norms import queries, services
 from inventory.norms.forms import NormForm
 from inventory.norms.models import Norm
@@ -29,7 +28,7 @@ def index():
     return render_template("norms/index.html", norms=norms, confirm=ConfirmForm())
 
 
-def _form() -> NormForm:
+def _norm_form() -> NormForm:
     form = NormForm()
     form.materials.choices = choices((m.code, m.name) for m in db.session.scalars(
         sa.select(Material).where(Material.active.is_(True)).order_by(Material.code)))
@@ -37,9 +36,8 @@ def _form() -> NormForm:
 
 
 def _data(form: NormForm) -> dict:
-    data = collect(form, text=["name", "site_kind"], optional_text=["basis"],
-                   integers=["min_quantity"], numbers=["per_person"], lists=["materials"],
-                   flags=["count_agreement_sites"])
+    data = collect(form, text=["name", "site_kind", "basis"], integers=["min_quantity"],
+                   numbers=["per_person"], lists=["materials"], flags=["count_agreement_sites"])
     data["hazard"] = form.hazard.data or None
     data["readiness"] = form.readiness.data or None
     data["min_quantity"] = data["min_quantity"] or 0
@@ -52,17 +50,13 @@ def _data(form: NormForm) -> dict:
 def new():
     """Add a norm."""
     authorize(current_user, "norms.edit")
-    form = _form()
-    if form.validate_on_submit():
-        try:
-            services.create_norm(actor=current_user, data=_data(form))
-        except FORM_ERRORS as error:
-            show_errors(form, error)
-        else:
-            flash(_("已添加定额"), "success")
-            return redirect(url_for("norms.index"))
-        return render_template("norms/form.html", form=form), 422
-    return render_template("norms/form.html", form=form)
+    form = _norm_form()
+
+    def work():
+        services.create_norm(actor=current_user, data=_data(form))
+        return url_for("norms.index")
+
+    return submit(form, work, done=_("已添加定额"), template="norms/form.html")
 
 
 @blueprint.route("/<int(max=2147483647):norm_id>/edit", methods=["GET", "POST"])
@@ -71,7 +65,7 @@ def edit(norm_id):
     """Change a norm."""
     authorize(current_user, "norms.edit")
     norm = services.get_norm(norm_id)
-    form = _form()
+    form = _norm_form()
     if request.method == "GET":
         snapshot = services.norm_snapshot(norm)
         for name in ("name", "site_kind", "materials", "count_agreement_sites", "basis"):
@@ -80,43 +74,42 @@ def edit(norm_id):
         form.readiness.data = norm.readiness or ""
         form.min_quantity.data = str(norm.min_quantity)
         form.per_person.data = f"{float(norm.per_person):g}"
-    elif form.validate_on_submit():
-        try:
-            services.update_norm(actor=current_user, norm_id=norm_id, changes=_data(form))
-        except FORM_ERRORS as error:
-            show_errors(form, error)
-        else:
-            flash(_("已保存"), "success")
-            return redirect(url_for("norms.index"))
-        return render_template("norms/form.html", form=form, norm=norm), 422
-    return render_template("norms/form.html", form=form, norm=norm)
+
+    def work():
+        services.update_norm(actor=current_user, norm_id=norm_id, changes=_data(form))
+        return url_for("norms.index")
+
+    return submit(form, work, done=_("已保存"), template="norms/form.html", norm=norm)
 
 
 @blueprint.post("/<int(max=2147483647):norm_id>/delete")
 @login_required
 def delete(norm_id):
     """Remove a norm."""
-    if not ConfirmForm().validate_on_submit():
-        raise BadRequest()
-    services.delete_norm(actor=current_user, norm_id=norm_id)
-    flash(_("已删除定额"), "success")
-    return redirect(url_for("norms.index"))
+
+    def work():
+        services.delete_norm(actor=current_user, norm_id=norm_id)
+        return url_for("norms.index")
+
+    return press(ConfirmForm(), work, done=_("已删除定额"))
 
 
-def _report_args():
+def _report():
+    """The shortfall report asked for: its site (?site=, one the user may see) or none, whether
+    every norm is listed (?all=1), its rows, and the names of the sites they name."""
     site = get_site(code) if (code := request.args.get("site")) else None
     if site is not None:
         authorize(current_user, "stock.view", site)
-    return site, request.args.get("all") == "1"
+    everything = request.args.get("all") == "1"
+    rows = queries.shortfalls(current_user, site=site, everything=everything)
+    return site, everything, rows, dict(db.session.execute(sa.select(Site.code, Site.name)).all())
 
 
 @blueprint.get("/shortfalls.xlsx")
 @login_required
 def shortfalls_workbook():
     """The shortfall report as an Excel workbook with Chinese headers."""
-    site, everything = _report_args()
-    rows = queries.shortfalls(current_user, site=site, everything=everything)
-    names = dict(db.session.execute(sa.select(Site.code, Site.name)).all())
+    _site, _everything, rows, names = _report()
     document = workbook(_("储备短缺"), [_("站点编码"), _("站点"), _("定额"), _("物资编码"),
                                         _("需要"), _("可用"), _("短缺")],
                         ([row["site"], names[row["site"]], row["name"], " ".join(row["materials"]),
@@ -131,9 +124,7 @@ def shortfalls_workbook():
 @login_required
 def shortfalls():
     """Who falls short of which norm, by how much: per site, per town and for the county."""
-    site, everything = _report_args()
-    rows = queries.shortfalls(current_user, site=site, everything=everything)
-    names = dict(db.session.execute(sa.select(Site.code, Site.name)).all())
+    site, everything, rows, names = _report()
     towns = queries.shortfall_rollup(current_user, level="town")
     return render_template("norms/shortfalls.html", rows=rows, towns=towns, names=names,
                            site=site, everything=everything)

@@ -2,23 +2,26 @@
 
 import re
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from inventory.audit.queries import audit_entries
 from inventory.auth.access import authorize, authorize_somewhere, can
 from inventory.db import db
-from inventory.errors import BadRequest, ValidationError
-from inventory.forms import FORM_ERRORS, ConfirmForm, choices, collect, page_number, show_errors
+from inventory.errors import ValidationError
+from inventory.forms import FORM_ERRORS, ConfirmForm, choices, collect, page_number, press, submit
 from inventory.sites import services
 from inventory.sites.forms import SiteForm
 from inventory.sites.models import KINDS
 from inventory.sites.queries import children_of, visible_sites
+from inventory.validation import Invalid
 
 blueprint = Blueprint("sites", __name__, url_prefix="/sites")
 
 AGREEMENT_PREFIX = "agreement_"
+# An agreed quantity is read as the service's spec of one reads it.
+AGREED_QUANTITY = services.AGREEMENT_LINE.fields["quantity"]
 
 
 @blueprint.get("/")
@@ -32,33 +35,38 @@ def index():
     return render_template("sites/index.html", page=page, kind=kind, q=q, kinds=KINDS)
 
 
-def _parse_lines(text: str) -> list[dict]:
+def _agreement_lines(text: str) -> list[dict]:
+    """The agreed materials, one "code quantity" a line; raise ValidationError naming the first
+    line that is not."""
     lines = []
     for number, raw in enumerate((text or "").splitlines(), start=1):
         if not raw.strip():
             continue
-        match = re.fullmatch(r"\s*(\S+)[\s,，]+(\d{1,9})\s*", raw)
-        if not match:
-            raise ValidationError({"agreement_lines": _("第 %(n)d 行应为：物资编码 数量", n=number)})
-        lines.append({"material": match[1], "quantity": int(match[2])})
+        if match := re.fullmatch(r"\s*(\S+)[\s,，]+(\S+)\s*", raw):
+            try:
+                lines.append({"material": match[1], "quantity": AGREED_QUANTITY.from_text(match[2])})
+                continue
+            except Invalid:
+                pass
+        raise ValidationError({"agreement_lines": _("第 %(n)d 行应为：物资编码 数量", n=number)})
     return lines
 
 
 def _form_data(form: SiteForm, *, with_code: bool) -> dict:
-    data = collect(form, text=["code", "name", "kind"] if with_code else ["name", "kind"],
-                   optional_text=["address", "keeper_name", "keeper_phone"],
+    text = ["name", "kind", "address", "keeper_name", "keeper_phone"]
+    data = collect(form, text=["code", *text] if with_code else text,
                    integers=["population", "households", "planning_population"],
                    numbers=["latitude", "longitude"], lists=["hazards"], flags=["active"])
     data["parent"] = form.parent.data or None
     data["agreement"] = None
     if data["kind"] == "agreement_site":
-        agreement = collect(form, text=["agreement_partner", "agreement_number", "agreement_storage"],
-                            optional_text=["agreement_contact_name", "agreement_contact_phone"],
+        agreement = collect(form, text=["agreement_partner", "agreement_number", "agreement_storage",
+                                        "agreement_contact_name", "agreement_contact_phone"],
                             dates=["agreement_valid_from", "agreement_valid_to",
                                    "agreement_last_verified"])
         data["agreement"] = {name.removeprefix(AGREEMENT_PREFIX): value
                              for name, value in agreement.items()}
-        data["agreement"]["lines"] = _parse_lines(form.agreement_lines.data)
+        data["agreement"]["lines"] = _agreement_lines(form.agreement_lines.data)
     return data
 
 
@@ -80,8 +88,9 @@ def _fill_form(form: SiteForm, snapshot: dict) -> None:
                                               for line in agreement["lines"])
 
 
-def _parent_choices(site=None):
-    """Sites the user may put a site under: in their scope, active, not agreement sites.
+def _site_form(site=None) -> SiteForm:
+    """The site form, offering the parents the user may put a site under: in their scope,
+    active, not agreement sites (nor ``site`` or below it).
 
     The site's current parent stays offered even where the user could not choose it anew.
     """
@@ -93,12 +102,9 @@ def _parent_choices(site=None):
         pairs.insert(0, (site.parent.code, f"{site.parent.code} {site.parent.name}"))
     if can(current_user, "sites.edit"):
         pairs.insert(0, ("", _("（无，顶级站点）")))
-    return choices(pairs)
-
-
-def _render_form(form, site=None, status=200):
-    return render_template("sites/form.html", form=form, site=site,
-                           has_errors=bool(form.errors)), status
+    form = SiteForm()
+    form.parent.choices = choices(pairs)
+    return form
 
 
 @blueprint.route("/new", methods=["GET", "POST"])
@@ -106,20 +112,16 @@ def _render_form(form, site=None, status=200):
 def new():
     """Create a site; a keeper may create one only inside their own subtree."""
     authorize_somewhere(current_user, "sites.edit")
-    form = SiteForm()
-    form.parent.choices = _parent_choices()
+    form = _site_form()
     if request.method == "GET" and request.args.get("parent"):
         form.parent.data = request.args["parent"]
-    if form.validate_on_submit():
-        try:
-            site = services.create_site(actor=current_user, data=_form_data(form, with_code=True))
-        except FORM_ERRORS as error:
-            show_errors(form, error)
-        else:
-            flash(_("已创建站点 %(name)s", name=site.name), "success")
-            return redirect(url_for("sites.show", code=site.code))
-        return _render_form(form, status=422)
-    return _render_form(form)
+
+    def work():
+        site = services.create_site(actor=current_user, data=_form_data(form, with_code=True))
+        return url_for("sites.show", code=site.code)
+
+    return submit(form, work, done=_("已创建站点 %(name)s", name=(form.name.data or "").strip()),
+                  template="sites/form.html", site=None)
 
 
 @blueprint.get("/<code>")
@@ -140,50 +142,41 @@ def edit(code):
     """Change a site."""
     site = services.get_site(code)
     authorize(current_user, "sites.edit", site)
-    form = SiteForm()
-    form.parent.choices = _parent_choices(site)
+    form = _site_form(site)
     if request.method == "GET":
         _fill_form(form, services.site_snapshot(site))
-    elif form.validate_on_submit():
-        try:
-            services.update_site(actor=current_user, code=code,
-                                 changes=_form_data(form, with_code=False))
-        except FORM_ERRORS as error:
-            show_errors(form, error)
-        else:
-            flash(_("已保存"), "success")
-            return redirect(url_for("sites.show", code=code))
-        return _render_form(form, site, 422)
     form.code.data = site.code
-    return _render_form(form, site)
+
+    def work():
+        services.update_site(actor=current_user, code=code, changes=_form_data(form, with_code=False))
+        return url_for("sites.show", code=code)
+
+    return submit(form, work, done=_("已保存"), template="sites/form.html", site=site)
 
 
 @blueprint.post("/<code>/active")
 @login_required
 def set_active(code):
     """Deactivate or reactivate a site (a site with history is never deleted)."""
-    if not ConfirmForm().validate_on_submit():
-        raise BadRequest()
     active = request.form.get("active") == "1"
-    try:
+    page = url_for("sites.show", code=code)
+
+    def work():
         services.update_site(actor=current_user, code=code, changes={"active": active})
-    except ValidationError as error:
-        flash("；".join(error.details.values()), "error")
-    else:
-        flash(_("站点已启用") if active else _("站点已停用"), "success")
-    return redirect(url_for("sites.show", code=code))
+        return page
+
+    return press(ConfirmForm(), work, done=_("站点已启用") if active else _("站点已停用"), back=page,
+                 refused=ValidationError)
 
 
 @blueprint.post("/<code>/delete")
 @login_required
 def delete(code):
     """Delete a site nothing refers to."""
-    if not ConfirmForm().validate_on_submit():
-        raise BadRequest()
-    try:
+
+    def work():
         services.delete_site(actor=current_user, code=code)
-    except FORM_ERRORS as error:
-        flash(error.message, "error")
-        return redirect(url_for("sites.show", code=code))
-    flash(_("站点已删除"), "success")
-    return redirect(url_for("sites.index"))
+        return url_for("sites.index")
+
+    return press(ConfirmForm(), work, done=_("站点已删除"), back=url_for("sites.show", code=code),
+                 refused=FORM_ERRORS)

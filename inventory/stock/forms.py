@@ -1,8 +1,11 @@
 """Stock forms. Each rendered form carries its own idempotency key, so a double tap, a resent
-form or a second tab applies once (QUALITY.md R6)."""
+form or a second tab applies once (QUALITY.md R6). Line forms (issue, transfer, return, transfer
+receipt) are read and shown their errors one way: ``Lines``."""
 
+import re
 import uuid
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
@@ -16,7 +19,8 @@ from wtforms import (
     TextAreaField,
 )
 
-from inventory.forms import choices
+from inventory.errors import InsufficientStock, ValidationError
+from inventory.forms import choices, show_errors
 from inventory.stock.models import (
     ADJUSTMENT_REASONS,
     CONDITION_NAMES,
@@ -52,8 +56,81 @@ class ReceiveForm(OnceForm):
     submit = SubmitField(_l("确认入库"))
 
 
-class ItemLineForm(Form):
+class LineForm(Form):
+    """One row of a line form's ``lines``."""
+
+    # A row left blank in all of these is a spare one, not sent (none named: every row is sent).
+    filled_by: tuple[str, ...] = ()
+    # Where a problem of the row as a whole shows, or one of a field it does not show.
+    errors_on = "quantity"
+
+    def is_filled(self) -> bool:
+        return not self.filled_by or any((self[name].data or "").strip() for name in self.filled_by)
+
+    def texts(self) -> dict:
+        """What the row says, field by field, as typed."""
+        return {name: field.data for name, field in self._fields.items()}
+
+
+class Lines:
+    """A line form's rows as the lines a service takes, and its errors back on those rows.
+
+    The rows are read by the service's own spec of a line; its errors name ``lines.N.field``
+    (InsufficientStock lists ``line`` numbers), N counting the lines sent, not the rows shown.
+    """
+
+    def __init__(self, form, spec):
+        self.form = form
+        self.spec = spec.fields["lines"]
+        self.rows: list[int] = []  # the row each line sent came from
+
+    def data(self) -> list[dict]:
+        """The filled-in rows as lines; raise ValidationError naming lines.N.field."""
+        entries = self.form.lines.entries
+        self.rows = [row for row, entry in enumerate(entries) if entry.form.is_filled()]
+        try:
+            return self.spec.from_text([entries[row].form.texts() for row in self.rows])
+        except ValidationError as error:
+            raise ValidationError({f"lines.{key}": problem
+                                   for key, problem in error.details.items()}) from None
+
+    def show_errors(self, form, error) -> None:
+        """Put each line's problems on the row it came from; the others on the form."""
+        if isinstance(error, InsufficientStock):
+            for short in error.details or []:
+                self._row_field(f"lines.{short['line']}").errors = [
+                    _("库存不足：需要 %(requested)d，可用 %(available)d",
+                      requested=short["requested"], available=short["available"])]
+            form.form_errors = [error.message]
+            return
+        if not isinstance(error, ValidationError):
+            show_errors(form, error)
+            return
+        others = {}
+        for key, problem in error.details.items():
+            if (field := self._row_field(key)) is not None:
+                field.errors = [*field.errors, problem]
+            elif key.startswith("lines"):
+                form.form_errors = [*form.form_errors, problem]
+            else:
+                others[key] = problem
+        if others:
+            show_errors(form, ValidationError(others))
+
+    def _row_field(self, key: str):
+        """The field of its row that shows a ``lines.N[.field]`` problem; None for other keys."""
+        match = re.fullmatch(r"lines\.(\d+)(?:\.(\w+))?", key)
+        if not match or int(match[1]) >= len(self.rows):
+            return None
+        row = self.form.lines.entries[self.rows[int(match[1])]].form
+        field = row._fields.get(match[2] or "")
+        return field if field is not None and field.type != "HiddenField" else row[row.errors_on]
+
+
+class ItemLineForm(LineForm):
     """A line that names a material (taken first-expiry-first-out) or scans one label."""
+
+    filled_by = ("material", "label", "quantity")
 
     material = SelectField(_l("物资"), validate_choice=False)
     label = StringField(_l("或标签"), render_kw={"autocapitalize": "characters",
@@ -61,6 +138,12 @@ class ItemLineForm(Form):
     quantity = StringField(_l("数量"), render_kw={"inputmode": "numeric"})
     due_back = StringField(_l("应还日期"), render_kw={"type": "date"},
                            description=_l("可归还物资（借用）"))
+
+    def texts(self) -> dict:
+        texts = super().texts()
+        if (texts["label"] or "").strip():
+            texts["material"] = ""  # a scanned label names the item, whatever material is chosen
+        return texts
 
 
 class IssueForm(OnceForm):
@@ -75,7 +158,9 @@ class IssueForm(OnceForm):
     submit = SubmitField(_l("确认发放"))
 
 
-class ReturnLineForm(Form):
+class ReturnLineForm(LineForm):
+    filled_by = ("quantity",)
+
     issue_line = HiddenField()
     quantity = StringField(_l("归还数量"), render_kw={"inputmode": "numeric"})
     condition = SelectField(_l("状况"), choices=choices(CONDITION_NAMES.items()),
@@ -96,7 +181,9 @@ class TransferForm(OnceForm):
     submit = SubmitField(_l("提交调拨"))
 
 
-class TransferReceiveLineForm(Form):
+class TransferReceiveLineForm(LineForm):
+    errors_on = "received"
+
     line = HiddenField()
     received = StringField(_l("实收"), render_kw={"inputmode": "numeric"})
 

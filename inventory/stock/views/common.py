@@ -1,0 +1,72 @@
+"""The stock blueprint, and the pick lists and page arguments its pages share."""
+
+import sqlalchemy as sa
+from flask import Blueprint, request
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from inventory.auth.access import authorize, can_somewhere
+from inventory.catalog.models import Material
+from inventory.db import db
+from inventory.forms import choices
+from inventory.sites.models import Site
+from inventory.sites.queries import visible_sites
+from inventory.sites.services import get_site
+
+blueprint = Blueprint("stock", __name__, url_prefix="/stock")
+
+
+def sites_for(permission: str) -> list:
+    """Codes and names of the active sites where the user may do ``permission``, in tree order.
+
+    A permission is held everywhere the user sees or nowhere (auth/access.py), so it is asked
+    once; the pick list then needs two columns, not every site as an object checked one by one.
+    """
+    if not can_somewhere(current_user, permission):
+        return []
+    return db.session.execute(visible_sites(current_user, include_inactive=False, details=False)
+                              .with_only_columns(Site.code, Site.name)).all()
+
+
+def site_choices(permission: str):
+    """The pick list of the sites where the user may do ``permission``."""
+    return choices((site.code, f"{site.name}（{site.code}）") for site in sites_for(permission))
+
+
+def material_names() -> list:
+    """Code and "name（unit）" of every active material, by code. Every stock page and form shows
+    this list: two columns with the label built by the database, not 80 materials as objects."""
+    return db.session.execute(sa.select(Material.code, Material.name + "（" + Material.unit + "）")
+                              .where(Material.active.is_(True)).order_by(Material.code)).all()
+
+
+def material_choices():
+    """The pick list of active materials, headed by an empty choice."""
+    return choices([("", _("— 选择物资 —")), *material_names()])
+
+
+def site_arg(name: str = "site") -> Site | None:
+    """The site ``?site=`` names, which the user must be allowed to see; None when none is named."""
+    if not (code := request.args.get(name)):
+        return None
+    site = get_site(code)
+    authorize(current_user, "stock.view", site)
+    return site
+
+
+def material_arg() -> Material | None:
+    """The material ``?material=`` names; None when it names none."""
+    code = request.args.get("material")
+    return db.session.scalar(sa.select(Material).where(Material.code == code)) if code else None
+
+
+def home_site() -> Site | None:
+    """The site a page opens on: ?site=, else a keeper's first own site."""
+    return site_arg() or (current_user.sites[0] if current_user.sites else None)
+
+
+def prepare_lines(form) -> None:
+    """Offer the material pick list on every row of a line form."""
+    materials = material_choices()
+    for entry in form.lines.entries:
+        entry.form.material.choices = materials

@@ -1,0 +1,158 @@
+"""Stock documents: receipts, issues (and loans), returns, and printable issue slips."""
+
+import sqlalchemy as sa
+from flask import g, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from inventory import clock
+from inventory.auth.access import authorize, authorize_somewhere
+from inventory.db import db
+from inventory.errors import NotFound
+from inventory.forms import collect, page_number, submit
+from inventory.stock import queries, services
+from inventory.stock.forms import IssueForm, Lines, ReceiveForm, ReturnForm
+from inventory.stock.models import Issue, Receipt
+from inventory.stock.schemas import ISSUE, RETURN
+from inventory.stock.views.common import (
+    blueprint,
+    home_site,
+    material_choices,
+    prepare_lines,
+    site_arg,
+    site_choices,
+)
+
+# --- receipts ----------------------------------------------------------------------------------
+
+@blueprint.route("/receive", methods=["GET", "POST"])
+@login_required
+def receive():
+    """入库: a lot (added to its batch) or serial-numbered equipment, one number per line."""
+    authorize_somewhere(current_user, "stock.receive")
+    g.camera = True
+    form = ReceiveForm()
+    form.site.choices = site_choices("stock.receive")
+    form.material.choices = material_choices()
+    if request.method == "GET" and (home := home_site()):
+        form.site.data = home.code
+
+    def work():
+        data = collect(form, text=["site", "material", "donor", "note"], integers=["quantity"],
+                       dates=["production_date", "expiry_date"])
+        data["lot"] = (form.lot.data or "").strip() or None
+        data["source"] = form.source.data or None
+        if serials := [s.strip() for s in (form.serials.data or "").splitlines() if s.strip()]:
+            data["serials"] = serials
+        receipt = services.receive(actor=current_user, data=data)
+        return url_for("stock.receipt", number=receipt.number)
+
+    return submit(form, work, done=_("已入库"), template="stock/receive.html", once=True)
+
+
+@blueprint.get("/receipts/<number>")
+@login_required
+def receipt(number):
+    """A receipt and the items (labels) it filled."""
+    document = db.session.scalar(sa.select(Receipt).where(Receipt.number == number))
+    if document is None:
+        raise NotFound()
+    authorize(current_user, "stock.view", document.site)
+    return render_template("stock/receipt.html", receipt=document,
+                           items=queries.document_items(number))
+
+
+# --- issues, loans, returns --------------------------------------------------------------------
+
+@blueprint.route("/issue", methods=["GET", "POST"])
+@login_required
+def issue():
+    """发放: to a household, person, unit or team; returnable materials go out on loan."""
+    authorize_somewhere(current_user, "stock.issue")
+    g.camera = True
+    form = IssueForm()
+    form.site.choices = site_choices("stock.issue")
+    prepare_lines(form)
+    if request.method == "GET":
+        if home := home_site():
+            form.site.data = home.code
+        if label := request.args.get("label"):
+            form.lines.entries[0].form.label.data = label
+            form.lines.entries[0].form.quantity.data = "1"
+    lines = Lines(form, ISSUE)
+
+    def work():
+        document = services.issue(actor=current_user, data={
+            "site": form.site.data,
+            "recipient": {"type": form.recipient_type.data,
+                          "name": (form.recipient_name.data or "").strip(),
+                          "contact": (form.recipient_contact.data or "").strip(),
+                          "id_number": (form.recipient_id_number.data or "").strip()},
+            "purpose": (form.purpose.data or "").strip(), "lines": lines.data()})
+        return url_for("stock.issue_slip", number=document.number)
+
+    # A recipient's errors (recipient.name) go on its fields (recipient_name) like any other's.
+    return submit(form, work, done=_("已发放"), template="stock/issue.html", once=True,
+                  show=lines.show_errors)
+
+
+@blueprint.get("/issues")
+@login_required
+def issues():
+    """Issue documents of a site (or all the user's), newest first."""
+    site = site_arg()
+    outstanding = request.args.get("outstanding") == "1"
+    page = db.paginate(queries.issues(current_user, site=site, outstanding=outstanding),
+                       page=page_number(), per_page=50, error_out=False)
+    return render_template("stock/issues.html", page=page, site=site, outstanding=outstanding)
+
+
+def _issue_document(number) -> Issue:
+    document = db.session.scalar(sa.select(Issue).where(Issue.number == number))
+    if document is None:
+        raise NotFound()
+    authorize(current_user, "stock.view", document.site)
+    return document
+
+
+@blueprint.get("/issues/<number>")
+@login_required
+def issue_slip(number):
+    """发放单: printable, with the recipient's and the keeper's signature lines."""
+    return render_template("stock/issue_slip.html", issue=_issue_document(number))
+
+
+@blueprint.get("/loans")
+@login_required
+def loans():
+    """Loans still out, soonest due first; overdue ones first of all when asked."""
+    site = site_arg()
+    overdue = request.args.get("overdue") == "1"
+    today = clock.today()
+    page = db.paginate(queries.loans(current_user, site=site, overdue_on=today if overdue else None),
+                       page=page_number(), per_page=50, error_out=False)
+    return render_template("stock/loans.html", page=page, site=site, overdue=overdue, today=today)
+
+
+@blueprint.route("/issues/<number>/return", methods=["GET", "POST"])
+@login_required
+def give_back(number):
+    """归还: for each loan line of an issue, how many came back and in what condition."""
+    document = _issue_document(number)
+    authorize(current_user, "stock.return", document.site)
+    open_lines = [line for line in document.lines if line.outstanding]
+    form = ReturnForm()
+    if request.method == "GET":
+        for line in open_lines:
+            form.lines.append_entry({"issue_line": str(line.id), "quantity": "",
+                                     "condition": "good"})
+    lines = Lines(form, RETURN)
+
+    def work():
+        services.return_items(actor=current_user, data={
+            "issue": number, "lines": lines.data(), "note": (form.note.data or "").strip()})
+        return url_for("stock.issue_slip", number=number)
+
+    return submit(form, work, done=_("已登记归还"), template="stock/return.html", once=True,
+                  show=lines.show_errors, issue=document,
+                  by_id={str(line.id): line for line in open_lines})
