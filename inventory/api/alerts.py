@@ -1,45 +1,37 @@
-"""GET /alerts and POST /equipment-tests."""
+"""GET /alerts."""
 
-from flask import g, jsonify, request
+from flask import g, request
 
 from inventory.alerts import queries
-from inventory.api.core import api, idempotent, json_body
-from inventory.api.stock import item_json
+from inventory.api.routes import query, route
+from inventory.api.shapes import SELF, Int, IsoDate, ListOf, Mapping, Shape, Str
+from inventory.api.stock import STOCK_ITEM
 from inventory.errors import ValidationError
-from inventory.stock import services
+
+LOAN = Shape({
+    "id": Int(), "issue": Str("issue.number"), "site": Str("issue.site.code"),
+    "label": Str("item.label"), "material": Str("item.material.code"),
+    "recipient": Str("issue.recipient_name"), "outstanding": Int(minimum=0),
+    "due_back": IsoDate("due_date", nullable=True),
+}, name="Loan")
+
+ALERTS = Shape({
+    "shortfalls": Int(minimum=0, description="短缺的站点定额行数"),
+    "expiring": ListOf(STOCK_ITEM), "expired": ListOf(STOCK_ITEM), "overdue_loans": ListOf(LOAN),
+    "untested_equipment": ListOf(STOCK_ITEM), "stocktakes_due": ListOf(Str(SELF)),
+    "agreements_expiring": ListOf(Str("code"), description="站点编码"),
+    "transfers_late": ListOf(Str("number"), description="调拨单号"),
+    "counts": Mapping(Int(minimum=0), description="每类的总数（列表最多 200 条）"),
+}, by_key=True)
 
 
-def _loan_json(line) -> dict:
-    return {"id": line.id, "issue": line.issue.number, "site": line.issue.site.code,
-            "label": line.item.label, "material": line.item.material.code,
-            "recipient": line.issue.recipient_name, "outstanding": line.outstanding,
-            "due_back": line.due_date.isoformat() if line.due_date else None}
-
-
-@api.get("/alerts")
+@route.get("/alerts", "需要关注的事项（调用者站点范围内，每类最多 200 条）",
+           query=(query("expiring_days", "到期预警天数，默认 90",
+                        {"type": "integer", "minimum": 1, "maximum": 3650}),),
+           answers=ALERTS, errors=(401, 422))
 def alerts():
     """Everything that needs attention within the caller's scope (lists capped at 200)."""
     raw = request.args.get("expiring_days", "90")
     if not raw.isdigit() or not 1 <= int(raw) <= 3650:
         raise ValidationError({"expiring_days": "1–3650"})
-    found = queries.alerts(g.api_user, expiry_days=int(raw))
-    return jsonify(
-        shortfalls=found["shortfalls"],
-        expiring=[item_json(item) for item in found["expiring"]],
-        expired=[item_json(item) for item in found["expired"]],
-        overdue_loans=[_loan_json(line) for line in found["overdue_loans"]],
-        untested_equipment=[item_json(item) for item in found["untested_equipment"]],
-        stocktakes_due=[],
-        agreements_expiring=[site.code for site in found["agreements_expiring"]],
-        transfers_late=[transfer.number for transfer in found["transfers_late"]],
-        counts=found["counts"])
-
-
-@api.post("/equipment-tests")
-def record_equipment_test():
-    """试机: record a test run; a fault marks the item damaged."""
-    def work():
-        test = services.record_test(actor=g.api_user, data=json_body())
-        return 201, {"id": test.id, "label": test.item.label, "tested_on": test.tested_on.isoformat(),
-                     "result": test.result, "status": test.item.status}
-    return idempotent(work)
+    return queries.alerts(g.api_user, expiry_days=int(raw))

@@ -7,6 +7,7 @@ import sqlalchemy as sa
 from flask import Blueprint, g, jsonify, request
 from flask_babel import gettext as _
 
+from inventory.auth.access import authorize
 from inventory.auth.services import user_for_token
 from inventory.catalog.models import Material
 from inventory.db import db
@@ -94,25 +95,32 @@ def idempotent(work):
     return jsonify(answer), status
 
 
-def site_arg(name: str = "site"):
-    """A site named by a query parameter, or None; an unknown code is a validation error."""
+def _record_arg(name: str, model, unknown):
     code = request.args.get(name)
     if not code:
         return None
-    site = db.session.scalar(sa.select(Site).where(Site.code == code))
-    if site is None:
-        raise ValidationError({name: _("站点 %(code)s 不存在", code=code[:40])})
+    record = db.session.scalar(sa.select(model).where(model.code == code))
+    if record is None:
+        raise ValidationError({name: unknown(code[:40])})
+    return record
+
+
+def site_arg(name: str = "site"):
+    """A site named by a query parameter, or None; an unknown code is a validation error."""
+    return _record_arg(name, Site, lambda code: _("站点 %(code)s 不存在", code=code))
+
+
+def scoped_site():
+    """The site of ?site=, which the caller must be allowed to see stock of, or None."""
+    site = site_arg()
+    if site is not None:
+        authorize(g.api_user, "stock.view", site)
     return site
 
 
 def material_arg(name: str = "material"):
-    code = request.args.get(name)
-    if not code:
-        return None
-    material = db.session.scalar(sa.select(Material).where(Material.code == code))
-    if material is None:
-        raise ValidationError({name: _("物资 %(code)s 不存在", code=code[:40])})
-    return material
+    """A material named by a query parameter, or None; an unknown code is a validation error."""
+    return _record_arg(name, Material, lambda code: _("物资 %(code)s 不存在", code=code))
 
 
 def date_arg(name: str):

@@ -1,15 +1,25 @@
 """Sites: GET/POST /sites, GET/PATCH/DELETE /sites/{code}."""
 
-from flask import g, jsonify, request
+from flask import g, request
 from flask_babel import gettext as _
 
-from inventory.api.core import api, json_body, paginated
+from inventory.api.core import json_body
+from inventory.api.routes import SEARCH, Body, Page, choice, query, route
+from inventory.api.shapes import Int, Shape
 from inventory.auth.access import authorize
 from inventory.errors import NotFound, ValidationError
 from inventory.sites import services
 from inventory.sites.models import KINDS
 from inventory.sites.queries import visible_sites
-from inventory.validation import listing
+from inventory.validation import String, listing
+
+# The JSON is the snapshot the audit log keeps too; the shape describes it from the input spec.
+SITE = Shape.from_spec(services.SITE, name="Site", dump=services.site_snapshot, extra={
+    "planning_population": Int(minimum=0, description="填写的保障人口，或按站点类型推算"),
+    "stated_planning_population": Int(nullable=True),
+})
+SITE_INPUT = Body(services.SITE, name="SiteInput")
+SITE_CODE = {"code": String(max_length=32, description="站点编码")}
 
 
 def _filters() -> dict:
@@ -26,37 +36,38 @@ def _filters() -> dict:
     return {"kind": kind, "parent": parent, "q": q}
 
 
-@api.get("/sites")
+@route.get("/sites", "站点列表（限于调用者的站点范围）",
+           query=(choice("kind", "站点类型", KINDS), query("parent", "上级站点编码"), SEARCH),
+           answers=Page(SITE), errors=(401, 422))
 def list_sites():
     """Sites the caller may see (their scope), filtered by kind, parent and a search text."""
-    query = visible_sites(g.api_user, **_filters())
-    return jsonify(paginated(query, services.site_snapshot))
+    return visible_sites(g.api_user, **_filters())
 
 
-@api.post("/sites")
+@route.post("/sites", "新建站点", body=SITE_INPUT, answers=SITE, status=201,
+            errors=(400, 401, 403, 409, 422))
 def create_site():
     """Create a site."""
-    site = services.create_site(actor=g.api_user, data=json_body())
-    return jsonify(services.site_snapshot(site)), 201
+    return services.create_site(actor=g.api_user, data=json_body())
 
 
-@api.get("/sites/<code>")
+@route.get("/sites/<code>", "一个站点", params=SITE_CODE, answers=SITE, errors=(401, 403, 404))
 def get_site(code):
     """One site."""
     site = services.get_site(code)
     authorize(g.api_user, "sites.view", site)
-    return jsonify(services.site_snapshot(site))
+    return site
 
 
-@api.patch("/sites/<code>")
+@route.patch("/sites/<code>", "修改站点（协议整体替换）", params=SITE_CODE, body=SITE_INPUT.changes(),
+             answers=SITE, errors=(400, 401, 403, 404, 409, 422))
 def update_site(code):
     """Change some fields of a site; an agreement given is replaced whole."""
-    site = services.update_site(actor=g.api_user, code=code, changes=json_body())
-    return jsonify(services.site_snapshot(site))
+    return services.update_site(actor=g.api_user, code=code, changes=json_body())
 
 
-@api.delete("/sites/<code>")
+@route.delete("/sites/<code>", "删除无业务记录的站点（否则 409，请停用）", params=SITE_CODE,
+              errors=(401, 403, 404, 409))
 def delete_site(code):
     """Delete a site nothing refers to (otherwise 409: deactivate it instead)."""
     services.delete_site(actor=g.api_user, code=code)
-    return "", 204

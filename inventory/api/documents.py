@@ -1,0 +1,171 @@
+"""Issues, returns and transfers: the documents, addressed by number (API.md)."""
+
+import re
+
+from flask import g, jsonify, request
+from flask_babel import gettext as _
+
+from inventory.api.core import MAX_ID, choice_arg, flag_arg, json_body, page_args, scoped_site
+from inventory.api.routes import SITE, Body, Page, choice, flag, query, route
+from inventory.api.shapes import SELF, Bool, Choice, Int, IsoDate, IsoDateTime, ListOf, Nested, Shape, Str
+from inventory.auth.access import authorize, can
+from inventory.db import db
+from inventory.errors import NotFound, ValidationError
+from inventory.stock import queries, services, transfers
+from inventory.stock.models import (
+    RECIPIENT_TYPES,
+    RETURN_CONDITIONS,
+    TRANSFER_STATUSES,
+    Issue,
+    Return,
+)
+from inventory.stock.schemas import ISSUE, RETURN, TRANSFER, TRANSFER_RECEIPT
+from inventory.validation import String
+
+ISSUE_ANSWER = Shape({
+    "number": Str(), "site": Str("site.code"), "issued_at": IsoDateTime("created_at"),
+    "recipient": Nested(Shape({
+        "type": Choice(RECIPIENT_TYPES, "recipient_type"), "name": Str("recipient_name"),
+        "contact": Str("recipient_contact"), "id_number": Str("recipient_id_number"),
+    }), SELF),
+    "purpose": Str(),
+    "lines": ListOf(Shape({
+        "id": Int(), "label": Str("item.label"), "material": Str("item.material.code"),
+        "quantity": Int(), "returnable": Bool("is_loan"), "due_back": IsoDate("due_date", nullable=True),
+        "outstanding": Int(minimum=0),
+    })),
+}, name="Issue")
+
+RETURN_ANSWER = Shape({
+    "number": Str(), "issue": Str("issue.number"), "returned_at": IsoDateTime("created_at"),
+    "lines": ListOf(Shape({
+        "id": Int(), "issue_line": Int("issue_line_id"), "quantity": Int(),
+        "condition": Choice(RETURN_CONDITIONS), "label": Str("item.label", nullable=True),
+    })),
+}, name="Return")
+
+TRANSFER_ANSWER = Shape({
+    "number": Str(), "status": Choice(TRANSFER_STATUSES), "from_site": Str("from_site.code"),
+    "to_site": Str("to_site.code"), "created_at": IsoDateTime(),
+    "dispatched_at": IsoDateTime(nullable=True), "received_at": IsoDateTime(nullable=True),
+    "note": Str(),
+    "lines": ListOf(Shape({
+        "id": Int(), "material": Str("material.code"), "lot": Str("from_item.lot", nullable=True),
+        "serial": Str("from_item.serial", nullable=True), "quantity": Int(),
+        "received": Int(nullable=True), "discrepancy": Int(nullable=True),
+        "from_label": Str("from_item.label", nullable=True),
+        "to_label": Str("to_item.label", nullable=True),
+    })),
+}, name="Transfer")
+
+ISSUE_NUMBER = {"number": String(max_length=20, description="发放单号")}
+RETURN_NUMBER = {"number": String(max_length=20, description="归还单号")}
+TRANSFER_NUMBER = {"number": String(max_length=20, description="调拨单号")}
+READ_ERRORS = (401, 403, 404)
+LIST_ERRORS = (401, 403, 422)
+
+
+# --- issues and returns --------------------------------------------------------------------------
+
+@route.post("/issues", "发放（可归还物资为借用）", body=ISSUE, answers=ISSUE_ANSWER, status=201,
+            idempotent=True)
+def create_issue():
+    """发放 (loans for returnable materials)."""
+    return services.issue(actor=g.api_user, data=json_body())
+
+
+@route.get("/issues", "发放单列表",
+           query=(SITE, query("incident", "灾情事件编号",
+                              {"type": "integer", "minimum": 1, "maximum": MAX_ID}, or_empty=True),
+                  flag("outstanding", "仅含未归还借用")),
+           answers=Page(ISSUE_ANSWER), errors=LIST_ERRORS)
+def list_issues():
+    """Issue documents; ``outstanding=true`` keeps those with loans still out."""
+    site, outstanding = scoped_site(), flag_arg("outstanding", False)
+    incident = request.args.get("incident")
+    if incident and not (re.fullmatch(r"[0-9]{1,10}", incident) and 1 <= int(incident) <= MAX_ID):
+        raise ValidationError({"incident": _("应为正整数")})
+    if incident:
+        page, per_page = page_args()
+        return jsonify(items=[], total=0, page=page, per_page=per_page)  # no incidents exist yet
+    return queries.issues(g.api_user, site=site, outstanding=outstanding)
+
+
+def _document(model, number: str, site):
+    """The document of this number (404), if the caller may see its ``site(document)`` (403)."""
+    document = db.session.scalar(db.select(model).where(model.number == number))
+    if document is None:
+        raise NotFound()
+    authorize(g.api_user, "stock.view", site(document))
+    return document
+
+
+@route.get("/issues/<number>", "一张发放单", params=ISSUE_NUMBER, answers=ISSUE_ANSWER,
+           errors=READ_ERRORS)
+def get_issue(number):
+    """One issue document."""
+    return _document(Issue, number, lambda issue: issue.site)
+
+
+@route.post("/returns", "归还", body=RETURN, answers=RETURN_ANSWER, status=201, idempotent=True)
+def create_return():
+    """归还 of loaned goods."""
+    return services.return_items(actor=g.api_user, data=json_body())
+
+
+@route.get("/returns/<number>", "一张归还单", params=RETURN_NUMBER, answers=RETURN_ANSWER,
+           errors=READ_ERRORS)
+def get_return(number):
+    """One return document."""
+    return _document(Return, number, lambda document: document.issue.site)
+
+
+# --- transfers -----------------------------------------------------------------------------------
+
+@route.post("/transfers", "调拨申请", body=TRANSFER, answers=TRANSFER_ANSWER, status=201,
+            idempotent=True)
+def create_transfer():
+    """调拨申请: ask to move stock between two sites (nothing moves until it is dispatched)."""
+    return transfers.create_transfer(actor=g.api_user, data=json_body())
+
+
+@route.post("/transfers/<number>/dispatch", "发出：库存离开调出站点", params=TRANSFER_NUMBER,
+            answers=TRANSFER_ANSWER, idempotent=True)
+def dispatch_transfer(number):
+    """发出: stock leaves the source."""
+    return transfers.dispatch_transfer(actor=g.api_user, number=number)
+
+
+@route.post("/transfers/<number>/receive", "收货：未列出的行按全部收到", params=TRANSFER_NUMBER,
+            body=Body(TRANSFER_RECEIPT, required=False), answers=TRANSFER_ANSWER, idempotent=True)
+def receive_transfer(number):
+    """收货 at the destination; omitted lines count as fully received."""
+    body = json_body() if request.get_data() else {}
+    return transfers.receive_transfer(actor=g.api_user, number=number, data=body)
+
+
+@route.post("/transfers/<number>/cancel", "撤销（仅限未发出）", params=TRANSFER_NUMBER,
+            answers=TRANSFER_ANSWER, idempotent=True)
+def cancel_transfer(number):
+    """撤销 a transfer that has not left."""
+    return transfers.cancel_transfer(actor=g.api_user, number=number)
+
+
+@route.get("/transfers", "调拨单列表（调出或调入为调用者站点）",
+           query=(choice("status", "状态", TRANSFER_STATUSES), SITE),
+           answers=Page(TRANSFER_ANSWER), errors=LIST_ERRORS)
+def list_transfers():
+    """Transfers from or to the caller's sites."""
+    return queries.transfers(g.api_user, status=choice_arg("status", TRANSFER_STATUSES),
+                             site=scoped_site())
+
+
+@route.get("/transfers/<number>", "一张调拨单", params=TRANSFER_NUMBER, answers=TRANSFER_ANSWER,
+           errors=READ_ERRORS)
+def get_transfer(number):
+    """One transfer with its lines."""
+    transfer = transfers.get_transfer(number)
+    # Both ends may read a transfer: the sender and the receiver.
+    if not can(g.api_user, "stock.view", transfer.to_site):
+        authorize(g.api_user, "stock.view", transfer.from_site)
+    return transfer
