@@ -13,15 +13,16 @@ object itself) or a function of the object. A nullable field with a dotted path 
 any object on the way is None (``Str("user.username", nullable=True)``). ``by_key=True`` reads
 the shape's own fields from a mapping instead (a query's rows).
 
-``dump`` is compiled once, when the shape is declared, into one dict literal — the same code as a
-hand-written serializer (the way ``dataclasses`` writes ``__init__``), because stock pages and
-issue answers are hot paths: a loop over fields calling getters costs several times as much.
+Each field's reader is built once, when the shape is declared (``operator.attrgetter`` for a
+path), so ``dump`` is a dict built from a list of ready functions: stock pages and issue answers
+are hot paths.
+
 A shape whose JSON is already written elsewhere (the snapshots that the audit log also keeps)
 takes it as ``dump=`` and declares only the schema, usually from the input spec
 (``Shape.from_spec``).
 """
 
-import itertools
+import operator
 
 from inventory.validation import Array, Date
 from inventory.validation import Field as SpecField
@@ -34,40 +35,37 @@ def _iso(value):
     return value.isoformat() if value is not None else None
 
 
-class _Code:
-    """The namespace a shape's ``dump`` is compiled in: helpers, bound functions, fresh names."""
-
-    def __init__(self):
-        self.names = {"_iso": _iso}
-        self._counter = itertools.count()
-
-    def bind(self, value) -> str:
-        name = f"_f{next(self._counter)}"
-        self.names[name] = value
-        return name
-
-    def variable(self) -> str:
-        return f"_e{next(self._counter)}"
-
-
-def _source(read, name, var: str, *, by_key: bool, nullable: bool, code: _Code) -> str:
-    """Python source that reads one value from ``var``."""
+def _getter(read, name, *, by_key: bool, nullable: bool):
+    """A function reading one value from an object (or a mapping's key, ``by_key``)."""
     if read is None:
         read = name if name is not None else SELF
     if read is SELF:
-        return var
+        return _itself
     if callable(read):
-        return f"{code.bind(read)}({var})"
-    steps = read.split(".")
-    if not all(step.isidentifier() for step in steps):
-        raise ValueError(f"not an attribute path: {read!r}")
-    prefixes = [f"{var}[{steps[0]!r}]" if by_key else f"{var}.{steps[0]}"]
-    for step in steps[1:]:
-        prefixes.append(f"{prefixes[-1]}.{step}")
-    if nullable and len(prefixes) > 1:
-        guard = " and ".join(f"{prefix} is not None" for prefix in prefixes[:-1])
-        return f"({prefixes[-1]} if {guard} else None)"
-    return prefixes[-1]
+        return read
+    first, *rest = read.split(".")
+    if not by_key and not (rest and nullable):
+        return operator.attrgetter(read)  # a dotted path too, in C
+    get_first = operator.itemgetter(first) if by_key else operator.attrgetter(first)
+    if not rest:
+        return get_first
+    if not nullable:
+        get_rest = operator.attrgetter(".".join(rest))
+        return lambda obj: get_rest(get_first(obj))
+
+    def get_or_none(obj):
+        value = get_first(obj)
+        for step in rest:
+            if value is None:
+                return None
+            value = getattr(value, step)
+        return value
+
+    return get_or_none
+
+
+def _itself(obj):
+    return obj
 
 
 def _or_null(spec: dict) -> dict:
@@ -88,12 +86,15 @@ class Out:
         self.nullable = nullable
         self.description = description
 
-    def expression(self, var: str, name, *, by_key: bool, code: _Code) -> str:
-        source = _source(self.read, name, var, by_key=by_key, nullable=self.nullable, code=code)
-        return self.convert(source, code)
+    def reader(self, name, *, by_key: bool):
+        """A function answering this field of an object: its value, read and converted."""
+        get = _getter(self.read, name, by_key=by_key, nullable=self.nullable)
+        convert = self.converter()
+        return get if convert is None else (lambda obj: convert(get(obj)))
 
-    def convert(self, source: str, code: _Code) -> str:
-        return source
+    def converter(self):
+        """What turns the value read into JSON (None: it is JSON already)."""
+        return None
 
     def schema(self, components: dict) -> dict:
         spec = self.type_schema(components)
@@ -132,8 +133,8 @@ class IsoDate(Out):
 
     format = "date"
 
-    def convert(self, source, code):
-        return f"_iso({source})"
+    def converter(self):
+        return _iso
 
     def type_schema(self, components):
         return {"type": "string", "format": self.format}
@@ -180,11 +181,10 @@ class ListOf(Out):
             raise ValueError("a list is never null: answer [] instead")
         self.items = items
 
-    def convert(self, source, code):
-        element = code.variable()
-        if isinstance(self.items, Shape):
-            return f"[{self.items.inline(element, code)} for {element} in {source}]"
-        return f"[{self.items.expression(element, None, by_key=False, code=code)} for {element} in {source}]"
+    def converter(self):
+        element = (self.items.dump if isinstance(self.items, Shape)
+                   else self.items.reader(None, by_key=False))
+        return lambda values: [element(value) for value in values]
 
     def type_schema(self, components):
         return {"type": "array", "items": self.items.schema(components)}
@@ -199,13 +199,11 @@ class Nested(Out):
         super().__init__(read, **kwargs)
         self.shape = shape
 
-    def convert(self, source, code):
-        if source.isidentifier() and not self.nullable:
-            return self.shape.inline(source, code)
+    def converter(self):
         dump = self.shape.dump
         if self.nullable:
-            return f"{code.bind(lambda value: None if value is None else dump(value))}({source})"
-        return f"{code.bind(dump)}({source})"
+            return lambda value: None if value is None else dump(value)
+        return dump
 
     def schema(self, components):
         if self.shape.name is not None and self.nullable:
@@ -225,10 +223,10 @@ class Spec(Out):
         super().__init__(read, nullable=field.nullable)
         self.field = field
 
-    def convert(self, source, code):
+    def converter(self):
         if isinstance(self.field, (Array, SpecObject)):
-            raise TypeError("a list or object from an input spec cannot be compiled: give dump=")
-        return f"_iso({source})" if isinstance(self.field, Date) else source
+            raise TypeError("a list or object from an input spec cannot be answered: give dump=")
+        return _iso if isinstance(self.field, Date) else None
 
     def schema(self, components):
         field = self.field
@@ -252,9 +250,9 @@ class Shape:
         self.name = name
         self.by_key = by_key
         self.base = base
-        self.compiled = dump is None
-        self.source = None  # the compiled code, for a reader who wonders what dump() does
-        self.dump = dump or self._compile()
+        self._readers = None if dump is not None else [
+            (name, field.reader(name, by_key=by_key)) for name, field in fields.items()]
+        self.dump = dump or self._dump
 
     @classmethod
     def from_spec(cls, spec: SpecObject, *, extra: dict[str, Out] | None = None,
@@ -268,23 +266,9 @@ class Shape:
         """This shape with more fields (described as ``allOf`` this one and the extras)."""
         return Shape({**self.fields, **fields}, base=self, **kwargs)
 
-    def _compile(self):
-        code = _Code()
-        self.source = source = f"def dump(obj):\n    return {self.expression('obj', code)}\n"
-        # The source is made from this module's templates and attribute paths checked to be
-        # identifiers; names are quoted with repr(). Nothing from a request goes into it.
-        exec(compile(source, f"<shape {self.name or ', '.join(self.fields)}>", "exec"),  # noqa: S102
-             code.names)
-        return code.names["dump"]
-
-    def inline(self, var: str, code: _Code) -> str:
-        """Source answering the object in ``var`` as this shape: its dict literal, or a call."""
-        return self.expression(var, code) if self.compiled else f"{code.bind(self.dump)}({var})"
-
-    def expression(self, var: str, code: _Code) -> str:
-        return "{" + ", ".join(
-            f"{name!r}: {field.expression(var, name, by_key=self.by_key, code=code)}"
-            for name, field in self.fields.items()) + "}"
+    def _dump(self, obj) -> dict:
+        """The object answered as this shape."""
+        return {name: read(obj) for name, read in self._readers}
 
     def definition(self, components: dict) -> dict:
         """The JSON schema of the object itself (every field is always there)."""
