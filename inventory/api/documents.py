@@ -9,8 +9,7 @@ from inventory.api.core import MAX_ID, choice_arg, flag_arg, json_body, page_arg
 from inventory.api.routes import SITE, Body, Page, choice, flag, query, route
 from inventory.api.shapes import SELF, Bool, Choice, Int, IsoDate, IsoDateTime, ListOf, Nested, Shape, Str
 from inventory.auth.access import authorize, can
-from inventory.db import db
-from inventory.errors import NotFound, ValidationError
+from inventory.errors import ValidationError
 from inventory.stock import queries, services, transfers
 from inventory.stock.models import (
     RECIPIENT_TYPES,
@@ -93,9 +92,7 @@ def list_issues():
 
 def _document(model, number: str, site):
     """The document of this number (404), if the caller may see its ``site(document)`` (403)."""
-    document = db.session.scalar(db.select(model).where(model.number == number))
-    if document is None:
-        raise NotFound()
+    document = queries.get_document(model, number)
     authorize(g.api_user, "stock.view", site(document))
     return document
 

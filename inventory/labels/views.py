@@ -147,9 +147,7 @@ def _pdf_response(items, name: str):
 @login_required
 def receipt_labels(number):
     """Labels for everything a receipt filled, printed right after receiving."""
-    receipt = db.session.scalar(sa.select(Receipt).where(Receipt.number == number))
-    if receipt is None:
-        raise NotFound()
+    receipt = queries.get_document(Receipt, number)
     authorize(current_user, "stock.view", receipt.site)
     return _pdf_response(queries.document_items(number), f"labels-{number}")
 

@@ -9,6 +9,7 @@ from inventory.auth.access import scope_condition
 from inventory.auth.models import User
 from inventory.catalog.models import Material
 from inventory.db import db
+from inventory.errors import NotFound
 from inventory.sites.models import Site
 from inventory.stock.models import (
     EquipmentTest,
@@ -19,6 +20,14 @@ from inventory.stock.models import (
     Transfer,
     TransferLine,
 )
+
+
+def get_document(model, number: str):
+    """The receipt, issue or return (``model``) with this number; raise NotFound."""
+    document = db.session.scalar(sa.select(model).where(model.number == number))
+    if document is None:
+        raise NotFound()
+    return document
 
 
 def _in_scope(query, user, site_path):

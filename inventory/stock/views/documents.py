@@ -1,6 +1,5 @@
 """Stock documents: receipts, issues (and loans), returns, and printable issue slips."""
 
-import sqlalchemy as sa
 from flask import g, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -8,7 +7,6 @@ from flask_login import current_user, login_required
 from inventory import clock
 from inventory.auth.access import authorize, authorize_somewhere
 from inventory.db import db
-from inventory.errors import NotFound
 from inventory.forms import collect, page_number, submit
 from inventory.stock import queries, services
 from inventory.stock.forms import IssueForm, Lines, ReceiveForm, ReturnForm
@@ -54,9 +52,7 @@ def receive():
 @login_required
 def receipt(number):
     """A receipt and the items (labels) it filled."""
-    document = db.session.scalar(sa.select(Receipt).where(Receipt.number == number))
-    if document is None:
-        raise NotFound()
+    document = queries.get_document(Receipt, number)
     authorize(current_user, "stock.view", document.site)
     return render_template("stock/receipt.html", receipt=document,
                            items=queries.document_items(number))
@@ -108,9 +104,7 @@ def issues():
 
 
 def _issue_document(number) -> Issue:
-    document = db.session.scalar(sa.select(Issue).where(Issue.number == number))
-    if document is None:
-        raise NotFound()
+    document = queries.get_document(Issue, number)
     authorize(current_user, "stock.view", document.site)
     return document
 
