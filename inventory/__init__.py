@@ -1,6 +1,5 @@
 """应急物资: relief-supplies inventory for a county emergency-management bureau."""
 
-import datetime as dt
 from pathlib import Path
 
 from flask import Flask
@@ -18,7 +17,6 @@ def create_app(config: dict | None = None) -> Flask:
                 static_folder=str(ROOT / "static"), instance_relative_config=False)
     app.config.update(config_module.from_environment())
     app.config.update(config or {})
-    app.config.setdefault("PERMANENT_SESSION_LIFETIME", dt.timedelta(days=14))
     app.instance_path = app.config["INSTANCE_PATH"]
     if app.config["TRUSTED_PROXIES"]:
         n = app.config["TRUSTED_PROXIES"]

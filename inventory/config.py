@@ -1,5 +1,6 @@
 """Configuration read from the environment, with defaults that are safe on a bare machine."""
 
+import datetime as dt
 import os
 import secrets
 from pathlib import Path
@@ -50,6 +51,8 @@ def from_environment() -> dict:
         # Number of reverse proxies in front of the app whose X-Forwarded-* headers are trusted.
         "TRUSTED_PROXIES": int(os.environ.get("TRUSTED_PROXIES", "0")),
         "API_TOKEN_DAYS": int(os.environ.get("API_TOKEN_DAYS", "30")),
+        # How long a login lasts on a phone; Flask's own default (31 days) is not ours.
+        "PERMANENT_SESSION_LIFETIME": dt.timedelta(days=int(os.environ.get("SESSION_DAYS", "14"))),
         "LOGIN_FAILURES_PER_ACCOUNT": int(os.environ.get("LOGIN_FAILURES_PER_ACCOUNT", "10")),
         "LOGIN_FAILURES_PER_ADDRESS": int(os.environ.get("LOGIN_FAILURES_PER_ADDRESS", "50")),
         "LOGIN_FAILURE_WINDOW_MINUTES": int(os.environ.get("LOGIN_FAILURE_WINDOW_MINUTES", "15")),

@@ -24,7 +24,8 @@ def post_token():
     fields = load(TOKEN_REQUEST, json_body())
     user = authenticate(username=fields["username"], password=fields["password"],
                         address=request.remote_addr)
-    token, record = issue_token(user=user, days=current_app.config["API_TOKEN_DAYS"])
+    token, record = issue_token(user=user, days=current_app.config["API_TOKEN_DAYS"],
+                                password=fields["password"])
     return {"token": token, "expires_at": record.expires_at}
 
 

@@ -232,12 +232,14 @@ def change_password(*, user: User, current_password: str, new_password: str) -> 
 
 @transactional
 def set_password(*, actor, username: str, password: str) -> None:
-    """Set a password without the old one (admins, the command line); ends all sessions."""
+    """Set a password without the old one (admins, the command line): how a compromised account
+    is recovered, so every session and every API token of the user ends."""
     authorize(actor, "users.manage")
     user = get_user(username)
     check_password_rules(password)
     user.password_hash = hash_password(password)
     db.session.execute(sa.delete(UserSession).where(UserSession.user_id == user.id))
+    db.session.execute(sa.delete(ApiToken).where(ApiToken.user_id == user.id))
     record_change(actor=actor, action="password", entity="user", key=username, changes={})
 
 

@@ -145,7 +145,12 @@ def _check_figures(fields: dict) -> None:
         raise ValidationError({"longitude": _("经度和纬度须同时填写或同时留空")})
 
 
-def _agreement_lines(lines) -> list[AgreementLine]:
+def _agreement_lines(agreement: Agreement, lines) -> list[AgreementLine]:
+    """The agreed lines, kept in place by material: a material agreed before keeps its row.
+
+    Replacing them all would insert the new rows before the old ones are deleted, against the
+    one-line-per-material index: no agreement site with lines could be edited at all.
+    """
     codes = [line["material"] for line in lines]
     if len(set(codes)) != len(codes):
         raise ValidationError({"agreement.lines": _("同一物资只能出现一次")})
@@ -154,8 +159,16 @@ def _agreement_lines(lines) -> list[AgreementLine]:
     missing = [code for code in codes if code not in materials]
     if missing:
         raise ValidationError({"agreement.lines": _("物资不存在：%(codes)s", codes=listing(missing))})
-    return [AgreementLine(material=materials[line["material"]], quantity=line["quantity"])
-            for line in lines]
+    agreed = {line.material.code: line for line in agreement.lines}
+    kept = []
+    for line in lines:
+        if (existing := agreed.get(line["material"])) is not None:
+            existing.quantity = line["quantity"]
+            kept.append(existing)
+        else:
+            kept.append(AgreementLine(material=materials[line["material"]],
+                                      quantity=line["quantity"]))
+    return kept
 
 
 def _apply_agreement(site: Site, kind: str, data) -> None:
@@ -177,7 +190,7 @@ def _apply_agreement(site: Site, kind: str, data) -> None:
     agreement.last_verified = data.get("last_verified")
     agreement.contact_name = data.get("contact_name", "")
     agreement.contact_phone = data.get("contact_phone", "")
-    agreement.lines = _agreement_lines(data.get("lines", []))
+    agreement.lines = _agreement_lines(agreement, data.get("lines", []))
     site.agreement = agreement
 
 

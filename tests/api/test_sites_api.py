@@ -1,12 +1,15 @@
 """The Sites API exactly as API.md says: fields, codes, errors, pagination, all-or-nothing."""
 
+import html
+import re
+
 import pytest
 import sqlalchemy as sa
 
 from inventory.audit.models import AuditEntry
 from inventory.db import db
 from inventory.sites.models import Site
-from tests.factories import make_material
+from tests.factories import in_days, make_material
 
 SITE_FIELDS = {"code", "name", "kind", "parent", "population", "households", "planning_population",
                "latitude", "longitude", "hazards", "active", "agreement"}
@@ -82,6 +85,36 @@ def test_an_agreement_site_carries_its_agreement(client, admin, county, app):
     assert agreement["partner"] == "高台县南华镇某五金店"
     assert agreement["valid_to"] == "2027-02-28" and agreement["last_verified"] == "2026-10-01"
     assert agreement["lines"] == [{"material": "1-05-001", "quantity": 300}]
+
+
+def test_an_agreement_site_with_lines_can_be_edited_page_and_api(app, client, admin, county, today,
+                                                                   login, make_user):
+    make_material(app, "1-05-001", "瓶装饮用水")
+    make_material(app, "1-05-002", "方便面")
+    agreement = {"partner": "高台县南华镇某五金店", "number": "GTYJ-DC-2026-003",
+                 "valid_from": in_days(today, -30), "valid_to": in_days(today, 300),
+                 "lines": [{"material": "1-05-001", "quantity": 300},
+                           {"material": "1-05-002", "quantity": 40}]}
+    assert client.post("/api/v1/sites", headers=admin, json={
+        "code": "GT-NH-DC1", "name": "南华五金店", "kind": "agreement_site", "parent": "GT-NH",
+        "agreement": agreement}).status_code == 201
+    unchanged = client.patch("/api/v1/sites/GT-NH-DC1", headers=admin,
+                             json={"name": "南华五金店（新）", "agreement": agreement})
+    assert unchanged.status_code == 200, unchanged.json
+    moved = client.patch("/api/v1/sites/GT-NH-DC1", headers=admin, json={"agreement": {
+        **agreement, "lines": [{"material": "1-05-002", "quantity": 50}]}})
+    assert moved.json["agreement"]["lines"] == [{"material": "1-05-002", "quantity": 50}]
+    # The edit page, submitted as rendered but for the agreed lines.
+    login(make_user("admin", username="it"))
+    page = client.get("/sites/GT-NH-DC1/edit").get_data(as_text=True)
+    fields = {name: html.unescape(value) for name, value in re.findall(
+        r'<input[^>]*name="(\w+)"[^>]*value="([^"]*)"', page) if name not in ("hazards", "active")}
+    fields.update(kind="agreement_site", parent="GT-NH", agreement_storage="bureau_goods",
+                  active="y", agreement_lines="1-05-002 50\n1-05-001 10")
+    assert client.post("/sites/GT-NH-DC1/edit", data=fields).status_code == 302
+    lines = client.get("/api/v1/sites/GT-NH-DC1", headers=admin).json["agreement"]["lines"]
+    assert sorted(lines, key=lambda line: line["material"]) == [
+        {"material": "1-05-001", "quantity": 10}, {"material": "1-05-002", "quantity": 50}]
 
 
 def test_an_existing_code_is_a_duplicate(app, client, admin, county):

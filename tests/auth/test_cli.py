@@ -53,3 +53,14 @@ def test_setting_a_password_from_the_command_line(app, client, make_user):
     assert result.exit_code == 0
     assert client.post("/login", data={"username": "lily",
                                        "password": "brand new password"}).status_code == 302
+
+
+def test_a_password_set_from_the_command_line_ends_the_users_api_tokens(app, client, make_user,
+                                                                         token_for):
+    make_user("viewer", username="lily")
+    stolen = token_for("lily")
+    assert client.get("/api/v1/me", headers=stolen).status_code == 200
+    result = app.test_cli_runner().invoke(args=["users", "password", "lily", "--password",
+                                                "brand new password"])
+    assert result.exit_code == 0
+    assert client.get("/api/v1/me", headers=stolen).status_code == 401

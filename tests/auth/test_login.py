@@ -1,12 +1,14 @@
 """Logging in and out, sessions, passwords, throttling and redirects."""
 
+import email.utils
 import logging
+import re
 
 import pytest
 import sqlalchemy as sa
 from argon2 import PasswordHasher
 
-from inventory import create_app
+from inventory import clock, create_app
 from inventory.auth.models import LoginFailure, User
 from inventory.auth.services import password_hasher
 from inventory.db import db
@@ -55,6 +57,15 @@ def test_the_session_cookie_is_replaced_at_login(client, make_user):
     client.post("/login", data={"username": "lily", "password": PASSWORD})
     after = client.get_cookie("session").value
     assert before != after
+
+
+def test_a_login_lasts_fourteen_days(client, make_user):
+    make_user("viewer", username="lily")
+    response = client.post("/login", data={"username": "lily", "password": PASSWORD})
+    cookie = next(header for header in response.headers.getlist("Set-Cookie")
+                  if header.startswith("session="))
+    expires = email.utils.parsedate_to_datetime(re.search(r"Expires=([^;]+)", cookie)[1])
+    assert 13.9 < (expires - clock.now()).total_seconds() / 86400 < 14.1
 
 
 def test_after_logout_a_copied_cookie_is_worthless(app, client, login, make_user):
@@ -127,6 +138,22 @@ def test_an_old_hash_is_upgraded_at_login(app, client, make_user):
         upgraded = db.session.scalar(sa.select(User.password_hash))
     assert upgraded != weak
     assert not password_hasher.check_needs_rehash(upgraded)
+
+
+def test_a_token_login_is_a_login_its_failures_forgotten_and_an_old_hash_upgraded(app, client,
+                                                                                 make_user):
+    make_user("viewer", username="lily")
+    weak = PasswordHasher(time_cost=1, memory_cost=8 * 1024, parallelism=1).hash(PASSWORD)
+    with app.app_context():
+        db.session.execute(sa.update(User).values(password_hash=weak))
+        db.session.commit()
+    assert client.post("/api/v1/auth/token",
+                       json={"username": "lily", "password": "wrong password"}).status_code == 401
+    assert client.post("/api/v1/auth/token",
+                       json={"username": "lily", "password": PASSWORD}).status_code == 201
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(LoginFailure)) == 0
+        assert not password_hasher.check_needs_rehash(db.session.scalar(sa.select(User.password_hash)))
 
 
 def test_failed_logins_are_throttled_per_account_across_workers(app, make_user):

@@ -61,6 +61,17 @@ def test_an_admin_resets_a_password(app, client, login, make_user):
                                       "password": "a fresh password"}).status_code == 302
 
 
+def test_a_password_reset_ends_the_users_api_tokens(app, client, login, make_user, token_for):
+    login(make_user("admin", username="it"))
+    make_user("viewer", username="lily")
+    stolen = token_for("lily")
+    api = app.test_client()
+    assert api.get("/api/v1/me", headers=stolen).status_code == 200
+    assert client.post("/users/lily/password",
+                       data={"reset-password": "a fresh password"}).status_code == 302
+    assert api.get("/api/v1/me", headers=stolen).status_code == 401
+
+
 def test_an_admin_cannot_lock_themselves_out(client, login, make_user):
     login(make_user("admin", username="it"))
     response = client.post("/users/it/edit", data={"role": "viewer", "active": "y"})
