@@ -39,10 +39,18 @@ api.before_request(refuse_nul)  # after _authenticate: a stranger gets 401 first
 
 
 def json_body() -> dict:
-    """The request body as a JSON object; malformed JSON answers 400."""
+    """The request body as a JSON object; malformed JSON answers 400.
+
+    Malformed includes what JSON allows but text cannot hold: a lone surrogate such as "\\ud800"
+    (no UTF-8 for it, so no database, hash or fingerprint could take it), and nesting deeper than
+    the parser's recursion limit.
+    """
+    raw = request.get_data(cache=True) or b"null"
     try:
-        body = json.loads(request.get_data(cache=True) or b"null")
-    except (ValueError, UnicodeDecodeError):
+        body = json.loads(raw)
+        if b"\\u" in raw:
+            json.dumps(body, ensure_ascii=False).encode()
+    except (ValueError, UnicodeError, RecursionError):
         raise BadRequest(_("请求体不是有效的 JSON")) from None
     if not isinstance(body, dict):
         raise ValidationError({"body": _("请求体应为 JSON 对象")})
