@@ -215,13 +215,25 @@ def end_session(session_id: str | None) -> None:
         db.session.execute(sa.delete(UserSession).where(UserSession.id == session_id))
 
 
-@transactional
-def change_password(*, user: User, current_password: str, new_password: str) -> None:
-    """Change a password after checking the current one; every other session of the user ends."""
+def change_password(*, user: User, current_password: str, new_password: str,
+                    address: str | None = None) -> None:
+    """Change a password after checking the current one; every other session of the user ends.
+
+    A wrong current password counts as a failed login, through the same throttle: a stolen
+    session cookie must not be a way to guess the password past the login limit.
+    """
+    username, address = user.username.lower(), _client_key(address)
+    _check_throttle(username, address)
     try:
         password_hasher.verify(user.password_hash, current_password or "")
     except (VerificationError, InvalidHashError):
+        _record_failure(username, address)
         raise ValidationError({"current_password": _("当前密码不正确")}) from None
+    _set_own_password(user, new_password)
+
+
+@transactional
+def _set_own_password(user: User, new_password: str) -> None:
     check_password_rules(new_password, "new_password")
     user.password_hash = hash_password(new_password)
     db.session.execute(sa.delete(UserSession).where(

@@ -12,8 +12,8 @@ from inventory.auth.access import authorize
 from inventory.auth.forms import LoginForm, PasswordForm, ResetPasswordForm, UserForm
 from inventory.auth.queries import all_users
 from inventory.db import db
-from inventory.errors import DomainError, ValidationError
-from inventory.forms import ConfirmForm, choices, press, submit
+from inventory.errors import DomainError, TooManyAttempts, ValidationError
+from inventory.forms import FORM_ERRORS, ConfirmForm, choices, press, submit
 from inventory.sites.queries import visible_sites
 
 blueprint = Blueprint("auth", __name__)
@@ -82,11 +82,12 @@ def change_password():
         if form.new_password.data != form.confirm_password.data:
             raise ValidationError({"confirm_password": _("两次输入的新密码不一致")})
         services.change_password(user=current_user, current_password=form.current_password.data,
-                                 new_password=form.new_password.data)
+                                 new_password=form.new_password.data, address=request.remote_addr)
         return url_for("dashboard.index")
 
+    # A refusal answers with its own status: 422, or 429 once too many guesses were made.
     return submit(form, work, done=_("密码已修改，其他设备上的登录已失效"),
-                  template="auth/password.html")
+                  template="auth/password.html", refused=(*FORM_ERRORS, TooManyAttempts), status=None)
 
 
 @blueprint.get("/users")

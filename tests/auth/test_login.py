@@ -96,6 +96,25 @@ def test_changing_the_password_logs_out_other_devices(app, client, login, make_u
                                       "password": "a much newer secret"}).status_code == 302
 
 
+def test_guessing_the_current_password_is_throttled_like_logging_in(app, client, login, make_user):
+    make_user("viewer", username="wang")
+    login("wang")
+    wrong = {"current_password": "not it", "new_password": "long enough pw",
+             "confirm_password": "long enough pw"}
+    limit = app.config["LOGIN_FAILURES_PER_ACCOUNT"]
+    for _guess in range(limit):
+        assert client.post("/password", data=wrong).status_code == 422
+    right = {**wrong, "current_password": PASSWORD}
+    refused = client.post("/password", data=right)
+    assert refused.status_code == 429 and "登录失败次数过多" in refused.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(LoginFailure)) == limit
+    fresh = app.test_client()
+    assert fresh.post("/login", data={"username": "wang", "password": PASSWORD}).status_code == 429
+    with app.app_context():
+        assert password_hasher.verify(db.session.scalar(sa.select(User.password_hash)), PASSWORD)
+
+
 @pytest.mark.parametrize(("fields", "message"), [
     ({"current_password": "not it", "new_password": "long enough pw", "confirm_password": "long enough pw"},
      "当前密码不正确"),
