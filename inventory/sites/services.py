@@ -162,9 +162,9 @@ def _agreement_lines(agreement: Agreement, lines) -> list[AgreementLine]:
     agreed = {line.material.code: line for line in agreement.lines}
     kept = []
     for line in lines:
-        if (existing := agreed.get(line["material"])) is not None:
-            existing.quantity = line["quantity"]
-            kept.append(existing)
+        if (agreed_line := agreed.get(line["material"])) is not None:
+            agreed_line.quantity = line["quantity"]
+            kept.append(agreed_line)
         else:
             kept.append(AgreementLine(material=materials[line["material"]],
                                       quantity=line["quantity"]))
