@@ -119,6 +119,11 @@ def _refusals_are_about_scope(app, world, token_for) -> list[str]:
     return refused
 
 
+# The one write a refusal makes by design: a wrong current password is counted as a failed login,
+# through the login throttle (issue 14, finding 6), as a wrong password at /login is.
+COUNTED_REFUSALS = {"auth.change_password": ("login_failures",)}
+
+
 def test_a_keeper_changes_nothing_of_another_town_anywhere(app, world, token_for, caplog):
     """Every POST/PATCH/DELETE aimed at B's objects is refused and leaves every table as it was."""
     pages = page_client(app, world.keeper_a)
@@ -133,7 +138,9 @@ def test_a_keeper_changes_nothing_of_another_town_anywhere(app, world, token_for
                 response = send(api, call, headers) if call.api else send(pages, call)
                 writes += 1
                 where = f"{endpoint} {call.method} {call.path} {call.body} → {response.status_code}"
-                if changed := changed_tables(before, table_rows(app)):
+                changed = [name for name in changed_tables(before, table_rows(app))
+                           if name not in COUNTED_REFUSALS.get(endpoint, ())]
+                if changed:
                     failures.append(f"{where}: changed {changed}")
                 # A page may show the form again (200) with its errors, but never report success.
                 refused = {400, 403, 404, 409, 422} | (set() if call.api else {200})
