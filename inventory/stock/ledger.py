@@ -157,13 +157,9 @@ def serial_item(site: Site, material: Material, *, serial: str, lot=None, produc
 def relabel(item: StockItem, *, at: Site, kind: str, actor, document=None, note="") -> StockItem:
     """A serial unit that left ``item`` arrives at ``at``: a new item there holds it, and the old
     one remembers where it went."""
-    arrived = StockItem(label=new_label(), site=at, material=item.material, serial=item.serial,
-                        lot=item.lot, production_date=item.production_date,
-                        expiry_date=item.expiry_date, source=item.source, donor=item.donor,
-                        owner=item.owner, merge_key=item.merge_key, quantity=0,
-                        received_at=clock.now())
-    db.session.add(arrived)
-    db.session.flush()
+    arrived = serial_item(at, item.material, serial=item.serial, lot=item.lot,
+                          production_date=item.production_date, expiry=item.expiry_date,
+                          source=item.source, donor=item.donor, owner=item.owner)
     change_quantity(arrived, 1, kind=kind, actor=actor, document=document, note=note)
     item.moved_to = arrived
     db.session.flush()
