@@ -143,43 +143,73 @@ check_group = AppGroup("check", help="检查数据一致性")
 @click.option("--repair-report", is_flag=True,
               help="逐件列出不一致的库存件及其全部台账记录，供人工决定如何修复（只读，不做任何修改）")
 def check_ledger_command(repair_report):
-    """Check that every item's quantity is the sum of its movements and not negative.
+    """Check that every item's quantity is the sum of its movements and not negative, and that
+    every movement's recorded balance is its item's running total in movement order (R13).
 
-    With --repair-report, each drifting item is shown with every movement it has, its running
+    With --repair-report, each item found is shown with every movement it has, its running
     total beside the balance the movement recorded; nothing is written (the repair is a person's
     decision, made through an adjustment).
     """
-    from inventory.stock.queries import ledger_drift, ledger_size, movements_of_items
+    from inventory.stock.queries import (
+        ledger_drift,
+        ledger_size,
+        movements_of_items,
+        running_total_breaks,
+    )
 
     drift = ledger_drift()
-    history = movements_of_items([row["item_id"] for row in drift]) if repair_report else {}
-    for row in drift:
-        if not repair_report:
+    breaks, broken = running_total_breaks()
+    if repair_report:
+        drifting = {row["item_id"] for row in drift}
+        # An item whose quantity adds up can still hold a movement that recorded a wrong balance.
+        miscounted = list({row["item_id"]: row for row in breaks
+                           if row["item_id"] not in drifting}.values())
+        history = movements_of_items([row["item_id"] for row in (*drift, *miscounted)])
+        for row in drift:
+            click.echo(f"不一致 {row['label']}（站点 {row['site']}，物资 {row['material']}，"
+                       f"批次 {row['lot'] or '无'}）：数量 {row['quantity']}，台账合计 {row['ledger']}，"
+                       f"相差 {row['quantity'] - row['ledger']:+d}")
+            _echo_movements(history[row["item_id"]])
+        for row in miscounted:
+            click.echo(f"结存不符 {row['label']}（站点 {row['site']}，物资 {row['material']}，"
+                       f"批次 {row['lot'] or '无'}）：数量 {row['item_quantity']} 与台账合计相符，"
+                       "但有台账记录的结存与累计不符")
+            _echo_movements(history[row["item_id"]])
+    else:
+        for row in drift:
             click.echo(f"不一致 {row['label']} ({row['site']} {row['material']}): "
                        f"数量 {row['quantity']}，台账合计 {row['ledger']}", err=True)
-            continue
-        click.echo(f"不一致 {row['label']}（站点 {row['site']}，物资 {row['material']}，"
-                   f"批次 {row['lot'] or '无'}）：数量 {row['quantity']}，台账合计 {row['ledger']}，"
-                   f"相差 {row['quantity'] - row['ledger']:+d}")
-        if not history[row["item_id"]]:
-            click.echo("  没有台账记录")
-            continue
-        click.echo("  时间（UTC）                类型           数量      结存      累计  单据  用户")
-        running = 0
-        for movement in history[row["item_id"]]:
-            running += movement["quantity"]
-            mark = "" if movement["balance_after"] == running else "  ← 结存与累计不符"
-            click.echo(f"  {movement['at'].isoformat(timespec='seconds'):<25}  "
-                       f"{movement['kind']:<12} {movement['quantity']:>+6} "
-                       f"{movement['balance_after']:>9} {running:>9}  {movement['document'] or '-'}  "
-                       f"{movement['user'] or '-'}{mark}")
-    if drift:
+        for row in breaks:
+            click.echo(f"结存不符 {row['label']} ({row['site']} {row['material']}): "
+                       f"台账记录 #{row['id']}（{row['kind']} {row['quantity']:+d}，"
+                       f"单据 {row['document'] or '-'}）记录结存 {row['balance_after']}，"
+                       f"累计 {row['running']}", err=True)
+    if broken > len(breaks):
+        click.echo(f"结存不符的台账记录共 {broken} 条，以上只列出最早的 {len(breaks)} 条"
+                   f"{'所在的库存件' if repair_report else ''}。", err=True)
+    if findings := len(drift) + broken:
         if repair_report:
             click.echo("以上为只读报告，未修改任何数据；核实后请通过调整更正。")
-        click.echo(f"发现 {len(drift)} 处不一致。", err=True)
+        click.echo(f"发现 {findings} 处不一致。", err=True)
         sys.exit(1)
     items, movements = ledger_size()
     click.echo(f"台账一致：{items} 件库存，{movements} 条台账记录。")
+
+
+def _echo_movements(movements: list[dict]) -> None:
+    """An item's movements, oldest first, each with its running total beside its recorded one."""
+    if not movements:
+        click.echo("  没有台账记录")
+        return
+    click.echo("  时间（UTC）                类型           数量      结存      累计  单据  用户")
+    running = 0
+    for movement in movements:
+        running += movement["quantity"]
+        mark = "" if movement["balance_after"] == running else "  ← 结存与累计不符"
+        click.echo(f"  {movement['at'].isoformat(timespec='seconds'):<25}  "
+                   f"{movement['kind']:<12} {movement['quantity']:>+6} "
+                   f"{movement['balance_after']:>9} {running:>9}  {movement['document'] or '-'}  "
+                   f"{movement['user'] or '-'}{mark}")
 
 
 @click.command("backup")

@@ -56,7 +56,7 @@ from inventory.stock.models import (
     StockItem,
     Transfer,
 )
-from tests.conftest import _free_port, gunicorn, missing
+from tests.conftest import _free_port, gunicorn, join_all, missing
 from tests.factories import Api, check_ledger, http_post, make_material, page_client, receive
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -434,10 +434,14 @@ class LosingProxy:
     as the request is through, as a phone losing signal does.
     """
 
+    # Bounds every wait of the relay: for the client to come, and for either side to speak.
+    WITHIN_S = 30
+
     def __init__(self, upstream: str, *, hang_up_early=False):
         host, port = upstream.removeprefix("http://").split(":")
         self.upstream, self.hang_up_early = (host, int(port)), hang_up_early
         self.listener = socket.create_server(("127.0.0.1", 0))
+        self.listener.settimeout(self.WITHIN_S)
         self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
         self.answer: bytes | None = None
         self.thread = threading.Thread(target=self._relay, daemon=True)
@@ -445,7 +449,8 @@ class LosingProxy:
 
     def _relay(self):
         client, _address = self.listener.accept()
-        with client, socket.create_connection(self.upstream) as server:
+        client.settimeout(self.WITHIN_S)
+        with client, socket.create_connection(self.upstream, timeout=self.WITHIN_S) as server:
             server.sendall(_read_message(client))
             if not self.hang_up_early:
                 self.answer = _read_message(server)
@@ -453,11 +458,14 @@ class LosingProxy:
             client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
 
     def close(self) -> None:
-        self.thread.join(timeout=30)
-        self.listener.close()
+        try:
+            join_all([self.thread], within=self.WITHIN_S, what="the losing proxy")
+        finally:
+            self.listener.close()
 
     def lost_answer(self) -> tuple[int, dict]:
         self.close()
+        assert self.answer is not None, "the proxy never had the server's answer"
         head, _sep, body = self.answer.partition(b"\r\n\r\n")
         return int(head.split()[1]), json.loads(body)
 
@@ -625,15 +633,17 @@ def test_acknowledged_issues_survive_workers_killed_mid_stream(app, stocked, fau
             kills["rounds"] += 1
         rounds_done.set()
 
-    assassin = threading.Thread(target=killer)
-    phones = [threading.Thread(target=phone, args=(n,)) for n in range(4)]
+    assassin = threading.Thread(target=killer, name="killer", daemon=True)
+    phones = [threading.Thread(target=phone, args=(n,), name=f"phone-{n}", daemon=True)
+              for n in range(4)]
     assassin.start()
-    for thread in phones:
-        thread.start()
-    for thread in phones:
-        thread.join()
-    done.set()
-    assassin.join()
+    try:
+        for thread in phones:
+            thread.start()
+        join_all(phones, within=240, what="the phones posting through the kills")
+    finally:
+        done.set()
+        join_all([assassin], within=30, what="the killer")
 
     assert kills["rounds"] == 6 and sum(interrupted.values()) >= 1, (kills, interrupted)
     assert len(acknowledged) == 32 and len({number for _key, number in acknowledged}) == 32
@@ -701,19 +711,24 @@ def nginx(server, tmp_path):
     conf.write_text(NGINX_CONF.format(tmp=tmp_path, port=port, upstream=server,
                                       user="user root root;" if os.geteuid() == 0 else ""))
     process = subprocess.Popen([binary, "-p", str(tmp_path), "-c", str(conf), "-e", "stderr"])
-    deadline = time.monotonic() + 30
-    while True:
+    try:  # stopped whatever ends the test, even while it starts
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    pytest.fail("nginx did not start within 30 s")
+                time.sleep(0.05)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
         try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            if time.monotonic() > deadline or process.poll() is not None:
-                process.kill()
-                pytest.fail("nginx did not start")
-            time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    process.terminate()
-    process.wait(timeout=10)
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
 
 
 def test_slow_uploads_do_not_hold_up_other_phones_behind_the_proxy(app, stocked, server, nginx):
@@ -738,11 +753,11 @@ def test_slow_uploads_do_not_hold_up_other_phones_behind_the_proxy(app, stocked,
                     assert answer.status_code == 200
                     latencies.append(time.perf_counter() - started)
         latencies = []
-        threads = [threading.Thread(target=phone) for _ in range(8)]
+        threads = [threading.Thread(target=phone, name=f"scanner-{n}", daemon=True)
+                   for n in range(8)]
         for thread in threads:
             thread.start()
-        for thread in threads:
-            thread.join()
+        join_all(threads, within=180, what="the scanning phones")
         assert len(latencies) == 8 * 15, "every scan answered"
         return latencies
 
@@ -779,8 +794,8 @@ def test_slow_uploads_do_not_hold_up_other_phones_behind_the_proxy(app, stocked,
         sent_by_then, booked_by_then = list(sent), list(statuses)
     finally:
         finish.set()
-        for thread in slow:
-            thread.join(timeout=60)
+        # Each sends the rest of its body at once and waits up to 30 s for its answer.
+        join_all(slow, within=90, what="the slow uploads")
     # At 0.5 s a byte, a body takes two minutes: the scans were answered in the middle of all 20.
     assert booked_by_then == [] and max(sent_by_then) < len(body), \
         ("the scans ran while bodies were still arriving", sent_by_then, booked_by_then)
@@ -889,14 +904,21 @@ def test_an_online_backup_taken_under_load_restores_to_a_consistent_ledger(app, 
 
     sqlite = app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite")
     started = movements()
-    writers = [threading.Thread(target=writer, args=(n,)) for n in range(8)]
+    writers = [threading.Thread(target=writer, args=(n,), name=f"writer-{n}", daemon=True)
+               for n in range(8)]
     for thread in writers:
         thread.start()
+
     def wait_for_movements(count: int) -> None:
         # Bounds only how long the test waits for the writers, never how fast they must be.
         deadline = time.monotonic() + 120
-        while movements() < count:
-            assert time.monotonic() < deadline, "the writers stopped writing"
+        while (made := movements()) < count:
+            if not any(thread.is_alive() for thread in writers):
+                pytest.fail(f"every writer has stopped, at {made} of {count} movements; "
+                            f"answers so far {dict(statuses)}")
+            if time.monotonic() > deadline:
+                pytest.fail(f"the writers stopped writing: {made} of {count} movements after "
+                            f"120 s; answers so far {dict(statuses)}")
             time.sleep(0.05)
 
     try:
@@ -906,8 +928,8 @@ def test_an_online_backup_taken_under_load_restores_to_a_consistent_ledger(app, 
         wait_for_movements(backed_up + 40)
     finally:
         done.set()
-        for thread in writers:
-            thread.join()
+        # A writer ends after the request in hand: two of up to 60 s each.
+        join_all(writers, within=150, what="the writers of the backup drill")
     assert set(statuses) == {201}, statuses
     try:
         in_copy = _check_restored(restored_url, app.config["INSTANCE_PATH"])

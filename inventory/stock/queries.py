@@ -215,6 +215,33 @@ def ledger_drift() -> list[dict]:
             for item_id, label, lot, quantity, ledger, site, material in rows]
 
 
+def running_total_breaks(limit: int = 100) -> tuple[list[dict], int]:
+    """Movements whose recorded balance is not the running total of their item's movements in
+    id order: the first ``limit`` of them, oldest first, and how many there are (one query, a
+    full scan of the ledger)."""
+    running = sa.func.sum(Movement.quantity).over(partition_by=Movement.item_id,
+                                                  order_by=Movement.id, rows=(None, 0))
+    ledger = sa.select(Movement.id, Movement.item_id, Movement.kind, Movement.quantity,
+                       Movement.balance_after, Movement.document,
+                       running.label("running")).subquery()
+    rows = db.session.execute(
+        sa.select(ledger.c.id, ledger.c.item_id, ledger.c.kind, ledger.c.quantity,
+                  ledger.c.balance_after, ledger.c.running, ledger.c.document, StockItem.label,
+                  StockItem.lot, StockItem.quantity, Site.code, Material.code,
+                  sa.func.count().over().label("total"))
+        .join(StockItem, StockItem.id == ledger.c.item_id)
+        .join(Site, StockItem.site_id == Site.id).join(Material, StockItem.material_id == Material.id)
+        .where(ledger.c.balance_after != ledger.c.running)
+        .order_by(ledger.c.id).limit(limit)).all()
+    breaks = [{"id": movement_id, "item_id": item_id, "kind": kind, "quantity": quantity,
+               "balance_after": balance_after, "running": running, "document": document,
+               "label": label, "lot": lot, "item_quantity": item_quantity, "site": site,
+               "material": material}
+              for (movement_id, item_id, kind, quantity, balance_after, running, document, label,
+                   lot, item_quantity, site, material, _total) in rows]
+    return breaks, rows[0].total if rows else 0
+
+
 def movements_of_items(item_ids) -> dict[int, list[dict]]:
     """Every movement of these items, oldest first, grouped by item id (one query; read-only)."""
     rows = db.session.execute(

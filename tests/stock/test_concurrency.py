@@ -11,23 +11,28 @@ import sqlalchemy as sa
 
 from inventory.db import db
 from inventory.stock.models import Movement, StockItem
+from tests.conftest import join_all
 from tests.factories import check_ledger, http_post, receive
+
+# Deadlines that bound the waits, many times what the work takes (seconds on a shared box).
+START_WITHIN_S = 60  # for every racer to be at the barrier
+RACE_WITHIN_S = 180  # for every racer to finish
 
 
 def race(jobs):
     """Run the callables at once from their own threads; return their results in order."""
-    barrier = threading.Barrier(len(jobs))
+    barrier = threading.Barrier(len(jobs), timeout=START_WITHIN_S)
     results = [None] * len(jobs)
 
     def run(index, job):
         barrier.wait()
         results[index] = job()
 
-    threads = [threading.Thread(target=run, args=(i, job)) for i, job in enumerate(jobs)]
+    threads = [threading.Thread(target=run, args=(i, job), name=f"racer-{i}", daemon=True)
+               for i, job in enumerate(jobs)]
     for thread in threads:
         thread.start()
-    for thread in threads:
-        thread.join()
+    join_all(threads, within=RACE_WITHIN_S, what="the race")
     return results
 
 
@@ -88,11 +93,13 @@ def test_concurrent_receipts_lose_no_update(app, server, keeper):
             "site": "GT-XB", "material": "WATER", "quantity": 1, "lot": "L"})[0]
             for _ in range(25)]
 
-    watcher = threading.Thread(target=reader)
+    watcher = threading.Thread(target=reader, name="reader", daemon=True)
     watcher.start()
-    results = race([writer for _ in range(8)])
-    stop.set()
-    watcher.join()
+    try:
+        results = race([writer for _ in range(8)])
+    finally:
+        stop.set()
+        join_all([watcher], within=90, what="the summing reader")
     assert Counter(status for batch in results for status in batch) == {201: 200}
     assert set(reader_statuses) == {200}
     assert _quantity(app, item["label"]) == 201
