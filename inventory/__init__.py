@@ -78,10 +78,11 @@ def register_blueprints(app: Flask) -> None:
 
 def register_edge(app: Flask) -> None:
     """What surrounds every request: input checks, headers, error answers, and the CLI."""
-    from inventory import security
+    from inventory import forms, security
     from inventory.cli import register_cli
     from inventory.errors import register_error_handlers
 
     security.init_app(app)
     register_error_handlers(app)
+    forms.init_app(app)
     register_cli(app)

@@ -5,27 +5,54 @@ Forms only carry text and the CSRF token; the services validate, so a rule lives
 The text is read by the field types the services validate with (validation.py ``from_text``).
 """
 
-from flask import flash, redirect, render_template, request
+from flask import flash, g, redirect, render_template, request
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from flask_wtf import FlaskForm
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
 from wtforms import SelectMultipleField, SubmitField
 from wtforms.fields.choices import SelectChoice
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from inventory.errors import (
     BadRequest,
+    DomainError,
     Duplicate,
     IdempotencyMismatch,
     InsufficientStock,
     InvalidState,
     ValidationError,
+    error_response,
 )
 from inventory.extensions import idempotency
 from inventory.validation import Date, Integer, Invalid, Number
 
 # What a form shows the user to correct; Forbidden and NotFound go on to the error page.
 FORM_ERRORS = (ValidationError, Duplicate, InvalidState, InsufficientStock, IdempotencyMismatch)
+# Flask-WTF's reason for a token past WTF_CSRF_TIME_LIMIT.
+CSRF_EXPIRED = "The CSRF token has expired."
+FOREIGN_FORM = _l("表单已过期或来源不明，请刷新页面后重试")
+KEPT_FORM = _l("页面打开太久，表单已过期：填写的内容都已保留，请核对后再次提交")
+
+
+def init_app(app) -> None:
+    """Answer a form whose CSRF token is refused."""
+
+    @app.errorhandler(CSRFError)
+    def _refused_token(error: CSRFError):
+        """A form left open past its token's life (a long shift on a slow link) comes back as
+        typed, with a fresh token, to be checked and sent again: the view runs with
+        ``g.form_expired`` set, and submit() shows the form without applying it (a button,
+        press(), is refused as before). Any other refused token is a bare 400."""
+        view = app.view_functions.get(request.endpoint)
+        if error.description == CSRF_EXPIRED and view is not None and request.blueprint != "api":
+            g.form_expired = True
+            try:
+                return app.ensure_sync(view)(**(request.view_args or {}))
+            except (DomainError, HTTPException):
+                pass
+        return error_response(400, BadRequest.code, str(FOREIGN_FORM))
 
 
 class ConfirmForm(FlaskForm):
@@ -94,22 +121,29 @@ def _run(form, work, once: bool) -> str:
 
 
 def submit(form, work, /, *, done, template, once=False, show=show_errors, refused=FORM_ERRORS,
-           status=422, **context):
+           **context):
     """The one way a page's form calls a service: validate, work, then redirect or show why not.
 
     ``work()`` calls the service and returns the URL to go to next; ``done`` is flashed there (None:
     nothing is). When the service refuses with one of ``refused``, ``show(form, error)`` puts the
-    problem on the form and ``template`` is rendered again with what was typed, answering
-    ``status`` (None: the refusal's own, such as 401). A GET renders ``template`` with ``form``
-    and ``context`` (which may name another form ``form``, for a page with two). ``once=True``
-    applies the work once per rendered form: sent again, it gets the first answer.
+    problem on the form and ``template`` is rendered again with what was typed, answering 422 for
+    what the user can correct on it (FORM_ERRORS) and the refusal's own status for anything else
+    in ``refused`` (a wrong password 401, a keeper's write-off 403, a throttle 429). A GET renders
+    ``template`` with ``form`` and ``context`` (which may name another form ``form``, for a page
+    with two). ``once=True`` applies the work once per rendered form: sent again, it gets the
+    first answer. A form whose token expired is shown again as sent (init_app).
     """
+    if g.get("form_expired"):
+        # Its token was refused (init_app): nothing is applied, and the form shows again as typed.
+        flash(KEPT_FORM, "error")
+        return render_template(template, **{"form": form, **context}), 400
     if form.validate_on_submit():
         try:
             location = _run(form, work, once)
         except refused as error:
             show(form, error)
-            return render_template(template, **{"form": form, **context}), status or error.status
+            status = 422 if isinstance(error, FORM_ERRORS) else error.status
+            return render_template(template, **{"form": form, **context}), status
         if done:
             flash(done, "success")
         return redirect(location)

@@ -2,53 +2,78 @@
 is refused with 429 for a while (QUALITY.md S13).
 
 An extension of the app (``extensions.label_guessing``), used wherever a label is looked up on
-someone's behalf: the scan pages and the API alike.
+someone's behalf: the scan pages, the item pages and the API alike.
 
 Labels carry 80 random bits, so guessing cannot work; the limit makes trying visible and slow.
-Misses are counted in the worker's memory, not the database, because looking a label up is a
-GET and GETs never write (R5). Each worker counts its own, so a guesser spread over N workers
-gets at most N times the limit before every worker refuses them.
+Misses are counted in a small SQLite file of the instance directory that every worker of the
+machine opens, so N workers share one count (not N limits). Not in the app's database: looking
+a label up is a GET, and GETs never write it (R5); the counter's own file takes no lock that a
+reader or the ledger waits for. App servers on several machines each count their own.
 """
 
+import os
+import sqlite3
 import threading
 import time
-from collections import defaultdict, deque
+from pathlib import Path
 
 from flask import current_app
 
 from inventory.errors import Forbidden, NotFound, TooManyAttempts
 
+_SCHEMA = (
+    "CREATE TABLE IF NOT EXISTS misses (user_id INTEGER NOT NULL, at REAL NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS misses_by_user ON misses (user_id, at)",
+    "CREATE INDEX IF NOT EXISTS misses_by_time ON misses (at)",
+)
+
 
 class MissCounter:
-    """Misses per user over a sliding window."""
+    """Misses per user over a sliding window, shared by every process that opens ``path``."""
 
-    def __init__(self, limit: int, window_s: float):
-        self.limit, self.window_s = limit, window_s
-        self._misses: dict[int, deque] = defaultdict(deque)
-        self._lock = threading.Lock()
+    def __init__(self, path: Path, limit: int, window_s: float):
+        self.path, self.limit, self.window_s = Path(path), limit, window_s
+        self._local = threading.local()  # a connection per thread (and per process: forks)
 
-    def _recent(self, user_id: int, now: float) -> deque:
-        misses = self._misses[user_id]
-        while misses and misses[0] <= now - self.window_s:
-            misses.popleft()
-        return misses
+    def _connection(self) -> sqlite3.Connection:
+        local = self._local
+        if getattr(local, "pid", None) != os.getpid():
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            # Who guessed what is nobody else's business: the file is the server user's alone.
+            os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600))
+            connection = sqlite3.connect(self.path, timeout=5, isolation_level=None,
+                                         check_same_thread=False)
+            connection.execute("PRAGMA journal_mode=WAL")
+            for statement in _SCHEMA:
+                connection.execute(statement)
+            local.connection, local.pid = connection, os.getpid()
+        return local.connection
+
+    def misses(self, user_id: int) -> int:
+        """How many misses ``user_id`` made within the window."""
+        since = time.time() - self.window_s
+        return self._connection().execute(
+            "SELECT count(*) FROM misses WHERE user_id = ? AND at > ?", (user_id, since)).fetchone()[0]
 
     def too_many(self, user_id: int) -> bool:
-        with self._lock:
-            return len(self._recent(user_id, time.monotonic())) >= self.limit
+        return self.misses(user_id) >= self.limit
 
     def count(self, user_id: int) -> None:
-        with self._lock:
-            now = time.monotonic()
-            self._recent(user_id, now).append(now)
+        now = time.time()
+        connection = self._connection()
+        with connection:  # one transaction: the old rows go as the new one comes
+            connection.execute("BEGIN IMMEDIATE")
+            connection.execute("DELETE FROM misses WHERE at <= ?", (now - self.window_s,))
+            connection.execute("INSERT INTO misses (user_id, at) VALUES (?, ?)", (user_id, now))
 
 
 class LabelGuessing:
     """The extension: one miss counter per app, from LABEL_MISSES_PER_USER per
-    LABEL_MISS_WINDOW_MINUTES."""
+    LABEL_MISS_WINDOW_MINUTES, kept in LABEL_MISS_FILE."""
 
     def init_app(self, app) -> None:
-        app.extensions["label_misses"] = MissCounter(app.config["LABEL_MISSES_PER_USER"],
+        app.extensions["label_misses"] = MissCounter(app.config["LABEL_MISS_FILE"],
+                                                     app.config["LABEL_MISSES_PER_USER"],
                                                      app.config["LABEL_MISS_WINDOW_MINUTES"] * 60)
 
     def look_up(self, user, lookup):

@@ -18,6 +18,7 @@ from flask import request
 from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 
+from inventory import attribution
 from inventory.db import db, execute, run_in_transaction
 from inventory.errors import BadRequest, IdempotencyInProgress, IdempotencyMismatch
 from inventory.stock.models import IdempotencyRecord
@@ -60,6 +61,7 @@ def once(*, user, key: str | None, digest: str, work) -> tuple[int, dict]:
     if key is None:
         return run_in_transaction(work)
 
+    @attribution.request_key(key)
     def unit():
         if (record := _stored(user.id, key)) is not None:
             return _replay(record, digest)

@@ -36,6 +36,19 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
+def join_all(threads, *, within: float, what: str) -> None:
+    """Wait for ``threads`` to end, ``within`` seconds for all of them together; fail, naming
+    ``what``, if any is still running. A deadline bounds the wait: it says nothing about speed,
+    so make it many times what the work takes, and make the threads daemons, so that one left
+    stuck cannot keep pytest from exiting."""
+    deadline = time.monotonic() + within
+    for thread in threads:
+        thread.join(timeout=max(0.0, deadline - time.monotonic()))
+    if stuck := [thread.name for thread in threads if thread.is_alive()]:
+        pytest.fail(f"{what}: {len(stuck)} of {len(threads)} threads still running after "
+                    f"{within:g} s ({', '.join(stuck)})")
+
+
 def missing(what: str) -> None:
     """Skip for lack of ``what``, except under REQUIRE_ALL, where that is a failure."""
     if REQUIRE_ALL:
@@ -105,6 +118,8 @@ def _app_on(url: str, request, instance_dir: Path):
         "TESTING": True,
         "SQLALCHEMY_DATABASE_URI": url,
         "INSTANCE_PATH": str(instance_dir),
+        # Each test's users start again at id 1: their label misses must start again too.
+        "LABEL_MISS_FILE": str(instance_dir / f"label-misses-{secrets.token_hex(8)}.sqlite"),
         "WTF_CSRF_ENABLED": request.node.get_closest_marker("csrf") is not None,
     })
     yield application
@@ -209,34 +224,39 @@ def gunicorn(app, *, target="wsgi:app", extra=()):
     yield its base URL and the master process."""
     port = _free_port()
     environment = {**os.environ, "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
-                   "INSTANCE_PATH": app.config["INSTANCE_PATH"], "SECRET_KEY": "test-server"}
+                   "INSTANCE_PATH": app.config["INSTANCE_PATH"], "SECRET_KEY": "test-server",
+                   "LABEL_MISS_FILE": app.config["LABEL_MISS_FILE"]}
     process = subprocess.Popen(
         [str(Path(sys.executable).with_name("gunicorn")), "-c", "gunicorn.conf.py",
          "--workers", "4", "--threads", "4", *extra,
          "--bind", f"127.0.0.1:{port}", "--log-level", "warning", target],
         cwd=Path(__file__).resolve().parent.parent, env=environment)
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            requests.get(f"{base}/api/v1/openapi.json", timeout=5)
-            break
-        except requests.RequestException:
-            if time.monotonic() > deadline or process.poll() is not None:
-                process.kill()
-                process.wait()
-                pytest.fail("gunicorn did not start")
-            time.sleep(0.2)
+    # Stopped whatever ends the test, even while it starts (a failed start, a test timeout).
+    started = False
     try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                requests.get(f"{base}/api/v1/openapi.json", timeout=5)
+                break
+            except requests.RequestException:
+                if process.poll() is not None:
+                    pytest.fail(f"gunicorn exited with {process.returncode} as it started")
+                if time.monotonic() > deadline:
+                    pytest.fail("gunicorn did not start within 30 s")
+                time.sleep(0.2)
+        started = True
         yield base, process
     finally:
         # Quick shutdown: a graceful one waits ~2 s on kept-alive client connections.
-        process.send_signal(signal.SIGQUIT)
+        if started:
+            process.send_signal(signal.SIGQUIT)
         try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:  # a worker thread still stuck on a client
+            process.wait(timeout=20 if started else 0)
+        except subprocess.TimeoutExpired:  # not started, or a worker thread stuck on a client
             process.kill()
-            process.wait()
+            process.wait(timeout=30)
 
 
 @pytest.fixture
@@ -270,4 +290,4 @@ def live_server(app):
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
-    thread.join()
+    join_all([thread], within=30, what="the live server")

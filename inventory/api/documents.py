@@ -19,13 +19,23 @@ from inventory.stock.models import (
     Return,
 )
 from inventory.stock.schemas import ISSUE, RETURN, TRANSFER, TRANSFER_RECEIPT
+from inventory.templating import mask_id_number
 from inventory.validation import String
+
+
+def _id_number(issue: Issue) -> str:
+    """The recipient's ID number: in full for those who issue goods at the issue's site (they
+    check it against the card), masked for everyone else as the printed slip shows it."""
+    number = issue.recipient_id_number
+    return number if can(g.api_user, "stock.issue", issue.site) else mask_id_number(number)
+
 
 ISSUE_ANSWER = Shape({
     "number": Str(), "site": Str("site.code"), "issued_at": IsoDateTime("created_at"),
     "recipient": Nested(Shape({
         "type": Choice(RECIPIENT_TYPES, "recipient_type"), "name": Str("recipient_name"),
-        "contact": Str("recipient_contact"), "id_number": Str("recipient_id_number"),
+        "contact": Str("recipient_contact"),
+        "id_number": Str(_id_number, description="身份证号；仅可在该站点发放的角色看到完整号码"),
     }), SELF),
     "purpose": Str(),
     "lines": ListOf(Shape({

@@ -131,16 +131,16 @@ def reverse_movement(movement_id):
 @route.get("/movements", "台账（最新在前）",
            query=(SITE, MATERIAL, query("label", "标签"), choice("kind", "类型", MOVEMENT_KINDS),
                   on_date("since", "起始日期"), on_date("until", "截止日期（含）")),
-           answers=Page(MOVEMENT), errors=(401, 403, 422))
+           answers=Page(MOVEMENT), errors=(401, 403, 422, 429))
 def list_movements():
     """The ledger (台账), newest first."""
     item = None
     if label := request.args.get("label"):
+        # A filter by label is a label look-up: its misses count towards the guessing limit.
         try:
-            item = services.get_item(label)
+            item = _scanned_item(label)
         except NotFound:
             raise ValidationError({"label": _("标签不存在")}) from None
-        authorize(g.api_user, "stock.view", item.site)
     return queries.movements(g.api_user, site=scoped_site(), material=material_arg(), item=item,
                              kind=choice_arg("kind", MOVEMENT_KINDS), since=date_arg("since"),
                              until=date_arg("until"))

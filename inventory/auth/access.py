@@ -15,20 +15,31 @@ EVERYONE = frozenset({"admin", "manager", "dispatcher", "keeper", "auditor", "vi
 
 PERMISSIONS: dict[str, frozenset[str]] = {
     "sites.view": EVERYONE,
+    # Keepers keep their sites' addresses and contacts current; what decides the norms (kind,
+    # hazards, population figures), where dispatch looks (the tree, coordinates), whether a site
+    # counts (active) and whether a partner's stock counts (the agreement, its verification) is
+    # the bureau's: sites.manage, field by field in sites/services.py.
     "sites.edit": frozenset({"admin", "manager", "keeper"}),
+    "sites.manage": frozenset({"admin", "manager"}),
     "catalog.view": EVERYONE,
     "catalog.edit": frozenset({"admin", "manager"}),
     "audit.view": frozenset({"admin", "manager"}),
     "users.manage": frozenset({"admin"}),
     "stock.view": EVERYONE,
+    # Receiving (a delivery or a transfer) is for the people of the receiving site: what they
+    # count in is what the books keep, and a shortfall stays on the transfer as a discrepancy.
     "stock.receive": frozenset({"admin", "manager", "keeper"}),
     "stock.issue": frozenset({"admin", "manager", "keeper"}),
     "stock.return": frozenset({"admin", "manager", "keeper"}),
-    # The county duty office plans transfers; keepers send and receive them.
+    # The county duty office plans and sends transfers; keepers send them too.
     "stock.transfer": frozenset({"admin", "manager", "dispatcher", "keeper"}),
+    # A count found more than the books: a keeper may raise them.
     "stock.adjust": frozenset({"admin", "manager", "keeper"}),
-    # Write-offs and reversals need a manager (DESIGN.md: managers approve write-offs).
-    "stock.writeoff": frozenset({"admin", "manager"}),
+    # The permission follows the effect, not the reason the client names: whatever lowers the
+    # books outside an issue, a loan's return or an approved stocktake (a downward adjustment
+    # for any reason, a loan returned as lost, a reversal) needs a manager (DESIGN.md: managers
+    # approve write-offs).
+    "stock.reduce": frozenset({"admin", "manager"}),
     "norms.edit": frozenset({"admin", "manager"}),
     "stock.test": frozenset({"admin", "manager", "keeper"}),
 }
@@ -72,8 +83,9 @@ def authorize_somewhere(user, permission: str) -> None:
         authorize(user, permission)
 
 
-def authorize(user, permission: str, site=None) -> None:
-    """Raise Forbidden, and log the denial, unless ``user`` may do ``permission`` at ``site``."""
+def authorize(user, permission: str, site=None, *, message=None) -> None:
+    """Raise Forbidden (with ``message``, if given: what to do instead), and log the denial,
+    unless ``user`` may do ``permission`` at ``site``."""
     if can(user, permission, site):
         return
     denials.warning(
@@ -81,7 +93,7 @@ def authorize(user, permission: str, site=None) -> None:
         getattr(user, "username", None), getattr(user, "role", None), permission,
         getattr(site, "code", None), request.path if has_request_context() else "cli",
     )
-    raise Forbidden()
+    raise Forbidden(message)
 
 
 def authorize_or_hide(user, permission: str, site) -> None:

@@ -46,8 +46,10 @@ class User(UserMixin, db.Model):
     sites: Mapped[list[Site]] = relationship(secondary=user_sites, lazy="selectin",
                                              order_by="Site.code")
 
-    # The login session this request runs under; set by the user loader, not stored.
+    # The login session or API token this request runs under; set when the user is loaded for
+    # the request, not stored.
     session_id = None
+    api_token_id = None
 
     def get_id(self) -> str | None:
         return self.session_id

@@ -192,7 +192,7 @@ _SESSION_USER = (sa.select(User).join(UserSession, UserSession.user_id == User.i
                  .where(UserSession.id == sa.bindparam("session_id"),
                         UserSession.created_at >= sa.bindparam("since"), User.active)
                  .options(_OWN_SITES))
-_TOKEN_USER = (sa.select(User).join(ApiToken, ApiToken.user_id == User.id)
+_TOKEN_USER = (sa.select(User, ApiToken.id).join(ApiToken, ApiToken.user_id == User.id)
                .where(ApiToken.digest == sa.bindparam("digest"),
                       ApiToken.expires_at > sa.bindparam("now"), User.active)
                .options(_OWN_SITES))
@@ -275,6 +275,11 @@ def issue_token(*, user: User, days: int, password: str | None = None) -> tuple[
 
 
 def user_for_token(token: str) -> User | None:
-    """The active user a live token belongs to, or None."""
-    return db.session.execute(_TOKEN_USER, {"digest": _digest(token), "now": clock.now()}
-                              ).unique().scalar_one_or_none()
+    """The active user a live token belongs to (knowing which token: api_token_id), or None."""
+    row = db.session.execute(_TOKEN_USER, {"digest": _digest(token), "now": clock.now()}
+                             ).unique().one_or_none()
+    if row is None:
+        return None
+    user = row.User
+    user.api_token_id = row.id
+    return user

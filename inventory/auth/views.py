@@ -54,8 +54,7 @@ def login():
         return safe_next(request.args.get("next"))
 
     # A refusal answers with its own status: 401 for a wrong password, 429 when throttled.
-    return submit(form, work, done=None, template="auth/login.html", refused=DomainError,
-                  status=None)
+    return submit(form, work, done=None, template="auth/login.html", refused=DomainError)
 
 
 @blueprint.post("/logout")
@@ -87,7 +86,7 @@ def change_password():
 
     # A refusal answers with its own status: 422, or 429 once too many guesses were made.
     return submit(form, work, done=_("密码已修改，其他设备上的登录已失效"),
-                  template="auth/password.html", refused=(*FORM_ERRORS, TooManyAttempts), status=None)
+                  template="auth/password.html", refused=(*FORM_ERRORS, TooManyAttempts))
 
 
 @blueprint.get("/users")

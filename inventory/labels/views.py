@@ -22,13 +22,13 @@ from inventory.auth.access import authorize, authorize_or_hide
 from inventory.catalog.models import Material
 from inventory.db import db
 from inventory.errors import NotFound, Unavailable, ValidationError
-from inventory.extensions import label_guessing
 from inventory.labels import pdf, qr
 from inventory.labels.codes import format_label, normalize_label
 from inventory.sites.queries import visible_sites
 from inventory.sites.services import get_site
-from inventory.stock import queries, services
+from inventory.stock import queries
 from inventory.stock.models import STATUSES, Receipt, StockItem
+from inventory.stock.views.common import scanned_item
 
 blueprint = Blueprint("labels", __name__)
 
@@ -37,28 +37,12 @@ MAX_LABELS = 2000
 LAYOUT_NAMES = {"a4": "A4 3×8（70×37 毫米）", "thermal": "热敏标签 50×30 毫米"}
 
 
-def _item(label: str) -> StockItem:
-    """The item behind a label the user may see; raise NotFound otherwise, whichever the reason."""
-
-    def lookup():
-        try:
-            item = services.get_item(label)
-        except NotFound:
-            # The same bare NotFound as for another site's label: the message must not tell
-            # them apart.
-            raise NotFound() from None
-        authorize_or_hide(current_user, "stock.view", item.site)
-        return item
-
-    return label_guessing.look_up(current_user, lookup)
-
-
 @blueprint.get("/s/<label>")
 @login_required
 def scan(label):
     """What a scanned label opens: the item, its state, and big buttons for what one may do."""
     try:
-        item = _item(label)
+        item = scanned_item(label)
     except NotFound:
         return render_template("labels/unknown.html", label=label), 404
     if item.label != label:
@@ -89,7 +73,7 @@ def scanner():
 def lookup(label):
     """What a scanned label is, for the running list of a form being filled in by scanning."""
     try:
-        item = _item(label)
+        item = scanned_item(label)
     except NotFound:
         return jsonify(error=_("未知或无权查看的标签")), 404
     return jsonify(label=item.label, material=item.material.name, unit=item.material.unit,
@@ -101,7 +85,7 @@ def lookup(label):
 @login_required
 def qr_image(label):
     """The QR code of an item's scan URL, for its page."""
-    item = _item(label)
+    item = scanned_item(label)
     return Response(qr.svg(qr.scan_url(item.label)), mimetype="image/svg+xml")
 
 

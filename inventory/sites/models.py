@@ -29,6 +29,33 @@ HAZARD_NAMES = {
 HAZARDS = tuple(HAZARD_NAMES)
 STORAGE_NAMES = {"bureau_goods": _l("代储局方物资"), "partner_goods": _l("企业自有物资按约保有")}
 AGREEMENT_STORAGE = tuple(STORAGE_NAMES)
+# What the forms label each field and refusals call it; an agreement's fields as "agreement.…".
+FIELD_NAMES = {
+    "code": _l("站点编码"),
+    "name": _l("名称"),
+    "kind": _l("类型"),
+    "parent": _l("上级站点"),
+    "population": _l("人口"),
+    "households": _l("户数"),
+    "planning_population": _l("保障人口"),
+    "latitude": _l("纬度"),
+    "longitude": _l("经度"),
+    "hazards": _l("灾害风险"),
+    "address": _l("地址"),
+    "keeper_name": _l("保管员"),
+    "keeper_phone": _l("联系电话"),
+    "active": _l("启用"),
+    "agreement": _l("代储协议"),
+    "agreement.partner": _l("协议单位"),
+    "agreement.number": _l("协议编号"),
+    "agreement.storage": _l("代储方式"),
+    "agreement.valid_from": _l("生效日期"),
+    "agreement.valid_to": _l("到期日期"),
+    "agreement.last_verified": _l("最近核查日期"),
+    "agreement.contact_name": _l("协议联系人"),
+    "agreement.contact_phone": _l("协议联系电话"),
+    "agreement.lines": _l("约定物资"),
+}
 
 
 class Site(db.Model):

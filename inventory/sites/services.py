@@ -8,12 +8,13 @@ from sqlalchemy.exc import IntegrityError
 
 from inventory import clock
 from inventory.audit.services import record_created, record_deleted, record_updated
-from inventory.auth.access import authorize
+from inventory.auth.access import authorize, can
 from inventory.catalog.models import Material
 from inventory.db import db, transactional
 from inventory.errors import Duplicate, InvalidState, NotFound, ValidationError
 from inventory.sites.models import (
     AGREEMENT_STORAGE,
+    FIELD_NAMES,
     HAZARDS,
     KIND_NAMES,
     KINDS,
@@ -96,6 +97,12 @@ SITE = Object({
 AUDITED_FIELDS = ("name", "kind", "parent", "population", "households", "planning_population",
                   "latitude", "longitude", "hazards", "address", "keeper_name", "keeper_phone",
                   "active", "agreement")
+
+# What a keeper may change at their own sites: how to find the site and reach its people.
+# The rest decides the norms, where dispatch looks and whose stock counts: sites.manage.
+CONTACT_FIELDS = frozenset({"address", "keeper_name", "keeper_phone",
+                            "agreement.contact_name", "agreement.contact_phone"})
+EVERY_FIELD = frozenset(FIELD_NAMES) - {"code"}
 
 
 def derived_planning_population(kind: str, hazards, population: int | None,
@@ -232,6 +239,37 @@ def _audit_view(snapshot: dict) -> dict:
     return {field: snapshot[field] for field in AUDITED_FIELDS}
 
 
+def editable_fields(actor, site: Site) -> frozenset[str]:
+    """The fields (FIELD_NAMES' keys) ``actor`` may change at ``site``, which they may edit."""
+    return EVERY_FIELD if can(actor, "sites.manage", site) else CONTACT_FIELDS
+
+
+def _field_values(snapshot: dict) -> dict:
+    """A snapshot as the fields one edits: the stated planning population (not the derived
+    one), whether there is an agreement, and each agreement field on its own."""
+    values = {name: snapshot[name] for name in AUDITED_FIELDS
+              if name not in ("planning_population", "agreement")}
+    values["planning_population"] = snapshot["stated_planning_population"]
+    values["agreement"] = snapshot["agreement"] is not None
+    for name, value in (snapshot["agreement"] or {}).items():
+        values[f"agreement.{name}"] = value
+    return values
+
+
+def _authorize_changes(actor, site: Site, before: dict) -> None:
+    """Refuse, naming them, the changed fields that are not the actor's to change.
+
+    Asked of the values as changed, not of the fields sent: a client that sends a site back
+    whole, as it read it, changes only what differs.
+    """
+    old, new = _field_values(before), _field_values(site_snapshot(site))
+    changed = {name for name in old.keys() | new.keys() if old.get(name) != new.get(name)}
+    if managed := [name for name in FIELD_NAMES if name in changed - editable_fields(actor, site)]:
+        authorize(actor, "sites.manage", site, message=_(
+            "%(fields)s须由管理员修改；保管员可修改地址和联系方式",
+            fields=listing(str(FIELD_NAMES[name]) for name in managed)))
+
+
 def _refresh_planning_population(site: Site) -> None:
     site.planning_population = (
         site.stated_planning_population
@@ -265,7 +303,8 @@ def create_site(*, actor, data: dict) -> Site:
     """Create a site under ``parent`` (a code); raise ValidationError, Duplicate or Forbidden."""
     fields = load(SITE, data)
     parent = _parent_for(fields.get("parent"))
-    authorize(actor, "sites.edit", parent)
+    # A new site brings its own norms and a place in the tree: the bureau's to add.
+    authorize(actor, "sites.manage", parent)
     if db.session.scalar(sa.select(Site.id).where(Site.code == fields["code"])) is not None:
         raise Duplicate(_("站点编码 %(code)s 已存在", code=fields["code"]))
     _check_parent(fields["kind"], parent)
@@ -308,6 +347,7 @@ def update_site(*, actor, code: str, changes: dict) -> Site:
     elif kind != before["kind"]:
         # Leaving the agreement-site kind drops the agreement; entering it needs one.
         _apply_agreement(site, kind, None)
+    _authorize_changes(actor, site, before)
     db.session.flush()
     new_path = f"{parent.path if parent else '/'}{site.id}/"
     if new_path != old_path:
@@ -327,7 +367,7 @@ def update_site(*, actor, code: str, changes: dict) -> Site:
 def delete_site(*, actor, code: str) -> None:
     """Delete a site that nothing refers to; one with history or sub-sites must be deactivated."""
     site = get_site(code)
-    authorize(actor, "sites.edit", site)
+    authorize(actor, "sites.manage", site)
     if db.session.scalar(sa.select(sa.exists().where(Site.parent_id == site.id))):
         raise InvalidState(_("该站点有下级站点，不能删除"))
     snapshot = _audit_view(site_snapshot(site))

@@ -13,7 +13,7 @@ from inventory.errors import ValidationError
 from inventory.forms import FORM_ERRORS, ConfirmForm, choices, collect, page_number, press, submit
 from inventory.sites import services
 from inventory.sites.forms import SiteForm
-from inventory.sites.models import KINDS
+from inventory.sites.models import FIELD_NAMES, KINDS
 from inventory.sites.queries import children_of, visible_sites
 from inventory.validation import Invalid
 
@@ -70,22 +70,38 @@ def _form_data(form: SiteForm, *, with_code: bool) -> dict:
     return data
 
 
-def _fill_form(form: SiteForm, snapshot: dict) -> None:
-    for name in ("code", "name", "kind", "address", "keeper_name", "keeper_phone", "hazards",
-                 "active"):
-        form[name].data = snapshot[name]
-    form.parent.data = snapshot["parent"] or ""
+def _form_values(snapshot: dict) -> dict:
+    """The form's fields (by name) filled from a site's snapshot."""
+    values = {name: snapshot[name] for name in ("code", "name", "kind", "address", "keeper_name",
+                                                 "keeper_phone", "hazards", "active")}
+    values["parent"] = snapshot["parent"] or ""
     for name in ("population", "households", "latitude", "longitude"):
-        form[name].data = "" if snapshot[name] is None else str(snapshot[name])
+        values[name] = "" if snapshot[name] is None else str(snapshot[name])
     stated = snapshot["stated_planning_population"]
-    form.planning_population.data = "" if stated is None else str(stated)
+    values["planning_population"] = "" if stated is None else str(stated)
     if agreement := snapshot["agreement"]:
         for name in ("partner", "number", "storage", "valid_from", "valid_to", "contact_name",
                      "contact_phone"):
-            form[AGREEMENT_PREFIX + name].data = agreement[name]
-        form.agreement_last_verified.data = agreement["last_verified"] or ""
-        form.agreement_lines.data = "\n".join(f"{line['material']} {line['quantity']}"
+            values[AGREEMENT_PREFIX + name] = agreement[name]
+        values["agreement_last_verified"] = agreement["last_verified"] or ""
+        values["agreement_lines"] = "\n".join(f"{line['material']} {line['quantity']}"
                                               for line in agreement["lines"])
+    return values
+
+
+def _fill_form(form: SiteForm, snapshot: dict) -> None:
+    for name, value in _form_values(snapshot).items():
+        form[name].data = value
+
+
+def _hold_fields(form: SiteForm, site, snapshot: dict) -> None:
+    """The fields the user may not change show as they are, disabled, and go back as they are
+    whatever the request said (the service would refuse a change to them all the same)."""
+    values = _form_values(snapshot)
+    for name in FIELD_NAMES.keys() - services.editable_fields(current_user, site):
+        if (form_name := name.replace(".", "_")) in form:
+            form[form_name].data = values.get(form_name, "")
+            form[form_name].render_kw = {**(form[form_name].render_kw or {}), "disabled": True}
 
 
 def _site_form(site=None) -> SiteForm:
@@ -100,7 +116,7 @@ def _site_form(site=None) -> SiteForm:
              if s.kind != "agreement_site" and (site is None or not s.within(site))]
     if site is not None and site.parent and site.parent.code not in dict(pairs):
         pairs.insert(0, (site.parent.code, f"{site.parent.code} {site.parent.name}"))
-    if can(current_user, "sites.edit"):
+    if can(current_user, "sites.manage"):
         pairs.insert(0, ("", _("（无，顶级站点）")))
     form = SiteForm()
     form.parent.choices = choices(pairs)
@@ -110,8 +126,8 @@ def _site_form(site=None) -> SiteForm:
 @blueprint.route("/new", methods=["GET", "POST"])
 @login_required
 def new():
-    """Create a site; a keeper may create one only inside their own subtree."""
-    authorize_somewhere(current_user, "sites.edit")
+    """Create a site (the bureau's: a site brings norms and a place in the tree)."""
+    authorize_somewhere(current_user, "sites.manage")
     form = _site_form()
     if request.method == "GET" and request.args.get("parent"):
         form.parent.data = request.args["parent"]
@@ -139,12 +155,14 @@ def show(code):
 @blueprint.route("/<code>/edit", methods=["GET", "POST"])
 @login_required
 def edit(code):
-    """Change a site."""
+    """Change a site: a keeper its address and contacts, a manager everything."""
     site = services.get_site(code)
     authorize(current_user, "sites.edit", site)
     form = _site_form(site)
+    snapshot = services.site_snapshot(site)
     if request.method == "GET":
-        _fill_form(form, services.site_snapshot(site))
+        _fill_form(form, snapshot)
+    _hold_fields(form, site, snapshot)
     form.code.data = site.code
 
     def work():

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from flask_babel import gettext as _
 
 from inventory import clock
+from inventory.auth.access import can
 from inventory.catalog.models import Material
 from inventory.db import db
 from inventory.errors import InsufficientStock, InvalidState, ValidationError
@@ -35,8 +36,10 @@ def available_for_issue(site: Site, material: Material):
                       StockItem.received_at, StockItem.id))
 
 
-def resolve_lines(lines, site: Site, *, field="lines"):
+def resolve_lines(lines, site: Site, *, actor, field="lines"):
     """Name each line's item (label) or candidate items (material); raise on unknown ones.
+
+    A label of a site the actor may not see is as unknown as one that does not exist (S13).
 
     Each line comes back as (line, material, items): the named item, or the candidates in the
     order a material line takes them.
@@ -49,9 +52,10 @@ def resolve_lines(lines, site: Site, *, field="lines"):
             continue
         if "label" in line:
             item = db.session.scalar(_ITEM_BY_LABEL, {"label": normalize_label(line["label"])})
-            if item is None:
+            elsewhere = item is not None and item.site_id != site.id
+            if item is None or elsewhere and not can(actor, "stock.view", item.site):
                 errors[f"{where}.label"] = _("标签 %(label)s 不存在", label=line["label"])
-            elif item.site_id != site.id:
+            elif elsewhere:
                 errors[f"{where}.label"] = _("标签 %(label)s 不在 %(site)s", label=line["label"],
                                              site=site.name)
             else:

@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm.attributes import set_committed_value
 
-from inventory import clock
+from inventory import attribution, clock
 from inventory.catalog.models import Material
 from inventory.db import db, execute
 from inventory.errors import InsufficientStock
@@ -104,8 +104,7 @@ def change_quantity(item: StockItem, delta: int, *, kind: str, actor, document=N
     return execute(_RECORD_MOVEMENT, {
         "kind": kind, "item_id": item.id, "site_id": item.site_id, "material_id": item.material_id,
         "quantity": delta, "balance_after": row.quantity, "status_after": row.status,
-        "document": document, "reason": reason, "note": note or "",
-        "user_id": getattr(actor, "id", None),
+        "document": document, "reason": reason, "note": note or "", **attribution.of(actor),
         "reverses_id": reverses.id if reverses is not None else None}).scalar_one()
 
 

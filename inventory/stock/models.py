@@ -111,6 +111,9 @@ class Movement(db.Model):
     reason: Mapped[str | None] = mapped_column(sa.String(20))
     note: Mapped[str] = mapped_column(sa.String(500), default="")
     user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    # How the user came in and the request's idempotency key (inventory/attribution.py).
+    credential: Mapped[str | None] = mapped_column(sa.String(40))
+    idempotency_key: Mapped[str | None] = mapped_column(sa.String(100))
     reverses_id: Mapped[int | None] = mapped_column(sa.ForeignKey("movements.id"), unique=True)
 
     item: Mapped[StockItem] = relationship(lazy="joined", innerjoin=True)

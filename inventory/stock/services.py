@@ -6,14 +6,16 @@ Transfers, which have a state machine of their own, are in stock/transfers.py; w
 line takes is stock/allocation.py's.
 """
 
+import contextlib
 import datetime as dt
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
 
 from inventory import clock
-from inventory.auth.access import authorize
+from inventory.auth.access import authorize, authorize_or_hide
 from inventory.catalog.models import Material
 from inventory.db import db, transactional
 from inventory.errors import Duplicate, InsufficientStock, InvalidState, NotFound, ValidationError
@@ -36,6 +38,8 @@ from inventory.stock.schemas import ADJUSTMENT, EQUIPMENT_TEST, ISSUE, RECEIPT, 
 from inventory.validation import listing, load
 
 WRITEOFF_REASONS = {"damaged", "expired", "disposal"}
+REDUCTION_NEEDS_MANAGER = _l("调减库存须由管理员办理：请联系管理员调整或报废；差异可在盘点中清点后由管理员审批")
+LOSS_NEEDS_MANAGER = _l("登记丢失即核销，须由管理员办理；未归还的物品仍记在借用人名下")
 REVERSIBLE_KINDS = {"receipt", "adjustment", "writeoff", "stocktake"}
 
 # A document's site: what it needs is the site's path and code, not its parent.
@@ -72,10 +76,25 @@ def get_item(label: str) -> StockItem:
     return item
 
 
-def _item_for(label: str, field: str) -> StockItem:
-    """get_item for a form's field: an unknown label is that field's error."""
+def visible_item(actor, label: str) -> StockItem:
+    """The item of ``label`` if ``actor`` may see its site; raise NotFound otherwise.
+
+    A label of a site they may not see is refused exactly as one that does not exist, in status
+    and message alike (QUALITY.md S13): labels are 80 random bits, and which of them exist is
+    not for an outsider to learn. The refusal is still logged as a denial.
+    """
+    item = db.session.scalar(_SCANNED_ITEM, {"label": normalize_label(label)})
+    if item is not None:
+        with contextlib.suppress(NotFound):
+            authorize_or_hide(actor, "stock.view", item.site)
+            return item
+    raise NotFound(_("标签 %(label)s 不存在", label=label))
+
+
+def _item_for(actor, label: str, field: str) -> StockItem:
+    """visible_item for a form's field: an unknown (or unseen) label is that field's error."""
     try:
-        return get_item(label)
+        return visible_item(actor, label)
     except NotFound as unknown:
         raise ValidationError({field: unknown.message}) from None
 
@@ -168,7 +187,7 @@ def issue(*, actor, data: dict) -> Issue:
     for index, line in enumerate(fields["lines"]):
         if line.get("due_back") and line["due_back"] < clock.today():
             raise ValidationError({f"lines.{index}.due_back": _("归还日期不能早于今天")})
-    allocations = allocation.allocate(allocation.resolve_lines(fields["lines"], site))
+    allocations = allocation.allocate(allocation.resolve_lines(fields["lines"], site, actor=actor))
     # Numbered last: every issue queues on the counter's row until it commits, so take it once
     # the items are locked and checked, not before.
     number = ledger.next_number("issue")
@@ -199,6 +218,8 @@ def return_items(*, actor, data: dict) -> Return:
     if document is None:
         raise ValidationError({"issue": _("发放单 %(number)s 不存在", number=fields["issue"])})
     authorize(actor, "stock.return", document.site)
+    if any(line["condition"] == "lost" for line in fields["lines"]):
+        authorize(actor, "stock.reduce", document.site, message=LOSS_NEEDS_MANAGER)
     lines_by_id = {line.id: line for line in document.lines}
     errors = {}
     for index, line in enumerate(fields["lines"]):
@@ -264,7 +285,7 @@ def _take_back(item: StockItem, quantity: int, condition: str, *, actor, number)
 def record_test(*, actor, data: dict) -> EquipmentTest:
     """试机: record a test run; a fault takes the item out of service (status damaged)."""
     fields = load(EQUIPMENT_TEST, data)
-    item = _item_for(fields["label"], "label")
+    item = _item_for(actor, fields["label"], "label")
     authorize(actor, "stock.test", item.site)
     tested_on = fields.get("tested_on") or clock.today()
     errors = {}
@@ -295,10 +316,13 @@ def record_test(*, actor, data: dict) -> EquipmentTest:
 def adjust(*, actor, data: dict) -> Movement:
     """调整: correct an item's quantity with a reason; write-offs need a manager."""
     fields = load(ADJUSTMENT, data)
-    item = _item_for(fields["label"], "label")
+    item = _item_for(actor, fields["label"], "label")
     delta, reason = fields["delta"], fields["reason"]
     writeoff = reason in WRITEOFF_REASONS and delta < 0
-    authorize(actor, "stock.writeoff" if writeoff else "stock.adjust", item.site)
+    if delta < 0:
+        authorize(actor, "stock.reduce", item.site, message=REDUCTION_NEEDS_MANAGER)
+    else:
+        authorize(actor, "stock.adjust", item.site)
     if delta == 0:
         raise ValidationError({"delta": _("调整数量不能为 0")})
     if item.serial and item.quantity + delta > 1:
@@ -324,7 +348,7 @@ def reverse(*, actor, movement_id: int, note: str = "") -> Movement:
     original = db.session.get(Movement, movement_id)
     if original is None:
         raise NotFound(_("台账记录不存在"))
-    authorize(actor, "stock.writeoff", original.item.site)
+    authorize(actor, "stock.reduce", original.item.site)
     if original.kind not in REVERSIBLE_KINDS or original.reverses_id is not None:
         raise InvalidState(_("只能冲销入库、调整、报废或盘点记录"))
     if db.session.scalar(sa.select(sa.exists().where(Movement.reverses_id == original.id))):

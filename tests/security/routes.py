@@ -85,7 +85,7 @@ def calls(w) -> dict[str, list[Call]]:
         # --- sites -----------------------------------------------------------------------------
         "sites.index": [read("/sites/", shared=True), read("/sites/?q=nh", shared=True)],
         "sites.show": [read(f"/sites/{b}"), read(f"/sites/{w.leaf_b}")],
-        "sites.new": [read(f"/sites/new?parent={b}", shared=True),
+        "sites.new": [read(f"/sites/new?parent={b}"),
                       write("/sites/new", {"code": "GT-NH-NEW", "name": "新村",
                                            "kind": "village_point", "parent": b})],
         "sites.edit": [read(f"/sites/{b}/edit"),

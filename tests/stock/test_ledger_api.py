@@ -78,7 +78,7 @@ def test_issue_takes_first_expiry_first_and_never_expired_stock(keeper, today):
     assert all(not line["returnable"] and line["outstanding"] == 0 for line in lines)
 
 
-def test_returnable_materials_are_loans_until_they_come_back(app, keeper, today):
+def test_returnable_materials_are_loans_until_they_come_back(app, keeper, manager, today):
     receive(keeper, material="TENT", quantity=10, lot="T1")
     due = in_days(today, 30)
     issued = keeper.post("/issues", {"site": "GT-XB", "recipient": {"type": "team",
@@ -99,9 +99,11 @@ def test_returnable_materials_are_loans_until_they_come_back(app, keeper, today)
     too_many = keeper.post("/returns", {"issue": issued.json["number"], "lines": [
         {"issue_line": line["id"], "quantity": 2, "condition": "good"}]})
     assert too_many.status_code == 422
-    lost = keeper.post("/returns", {"issue": issued.json["number"], "lines": [
-        {"issue_line": line["id"], "quantity": 1, "condition": "lost"}]})
-    assert lost.status_code == 201
+    lost = {"issue": issued.json["number"], "lines": [
+        {"issue_line": line["id"], "quantity": 1, "condition": "lost"}]}
+    assert keeper.post("/returns", lost).status_code == 403, "a loss is a write-off: a manager's"
+    assert keeper.get(f"/issues/{issued.json['number']}").json["lines"][0]["outstanding"] == 1
+    assert manager.post("/returns", lost).status_code == 201
     assert keeper.get(f"/issues/{issued.json['number']}").json["lines"][0]["outstanding"] == 0
     assert keeper.get("/issues?outstanding=true").json["total"] == 0
     assert check_ledger(app)[0] == 0
@@ -214,13 +216,17 @@ def test_transfer_rules(keeper, manager):
 
 def test_adjustments_and_write_offs(app, keeper, manager):
     [item] = receive(keeper, quantity=10)["items"]
-    response = keeper.post("/adjustments", {"label": item["label"], "delta": -2,
-                                            "reason": "count_correction", "note": "盘点少2"})
+    found = keeper.post("/adjustments", {"label": item["label"], "delta": 1,
+                                         "reason": "count_correction", "note": "盘点多1"})
+    assert found.status_code == 201 and found.json["balance_after"] == 11
+    for reason in ("count_correction", "other", "expired"):
+        refused = keeper.post("/adjustments", {"label": item["label"], "delta": -1, "reason": reason})
+        assert refused.status_code == 403, f"a keeper lowered the books by naming {reason}"
+    response = manager.post("/adjustments", {"label": item["label"], "delta": -3,
+                                             "reason": "count_correction", "note": "盘点少3"})
     assert response.status_code == 201
-    assert response.json["quantity"] == -2 and response.json["balance_after"] == 8
+    assert response.json["quantity"] == -3 and response.json["balance_after"] == 8
     assert response.json["kind"] == "adjustment"
-    assert keeper.post("/adjustments", {"label": item["label"], "delta": -1,
-                                        "reason": "expired"}).status_code == 403
     below = manager.post("/adjustments", {"label": item["label"], "delta": -9, "reason": "expired"})
     assert below.status_code == 409 and below.json["error"]["code"] == "insufficient_stock"
     for bad in ({"delta": 0}, {"delta": 1.5}, {"reason": "whim"}, {"label": "NOPE"}):

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 
 from inventory.db import db
 from inventory.stock.models import Issue, Movement, StockItem
-from tests.factories import check_ledger, form_key, receive
+from tests.factories import check_ledger, form_key, page_client, receive
 
 
 @pytest.fixture
@@ -115,14 +115,25 @@ def test_a_transfer_through_the_pages(app, client, login, keeper, manager):
     assert check_ledger(app)[0] == 0
 
 
-def test_adjusting_through_the_page(app, keeper_page, keeper):
+def test_adjusting_through_the_page(app, keeper_page, keeper, manager):
     [item] = receive(keeper, quantity=10)["items"]
-    page = keeper_page.get(f"/stock/item/{item['label']}/adjust").get_data(as_text=True)
-    response = keeper_page.post(f"/stock/item/{item['label']}/adjust", data={
+    path = f"/stock/item/{item['label']}/adjust"
+    page = keeper_page.get(path).get_data(as_text=True)
+    assert "调减（无论何种原因）须由管理员办理" in page
+    response = keeper_page.post(path, data={
+        "idempotency_key": form_key(page), "delta": "-2", "reason": "count_correction"})
+    assert response.status_code == 403 and "调减库存须由管理员办理" in response.get_data(as_text=True)
+    response = keeper_page.post(path, data={
+        "idempotency_key": form_key(page), "delta": "2", "reason": "count_correction"})
+    assert response.status_code == 302
+    boss = page_client(app, "boss")
+    page = boss.get(path).get_data(as_text=True)
+    assert "须由管理员办理" not in page
+    response = boss.post(path, data={
         "idempotency_key": form_key(page), "delta": "-20", "reason": "count_correction"})
     assert response.status_code == 422 and "小于 0" in response.get_data(as_text=True)
-    response = keeper_page.post(f"/stock/item/{item['label']}/adjust", data={
-        "idempotency_key": form_key(page), "delta": "-2", "reason": "count_correction"})
+    response = boss.post(path, data={
+        "idempotency_key": form_key(page), "delta": "-4", "reason": "count_correction"})
     assert response.status_code == 302
     with app.app_context():
         assert db.session.scalar(sa.select(Movement.balance_after).order_by(Movement.id.desc())) == 8
@@ -143,7 +154,7 @@ def test_every_stock_page_renders_for_every_role(client, login, make_user, keepe
 def test_a_keeper_of_another_town_sees_nothing_of_it(client, login, make_user, keeper):
     [item] = receive(keeper, quantity=5)["items"]
     login(make_user("keeper", sites=["GT-NH"]))
-    assert client.get(f"/stock/item/{item['label']}").status_code == 403
+    assert client.get(f"/stock/item/{item['label']}").status_code == 404, "as if it did not exist"
     assert client.get("/stock/?site=GT-XB").status_code == 403
     assert client.get("/stock/summary?site=GT-XB").status_code == 403
     assert item["label"] not in client.get("/stock/").get_data(as_text=True)

@@ -8,12 +8,21 @@ from flask_login import current_user
 from inventory.auth.access import authorize, can_somewhere
 from inventory.catalog.models import Material
 from inventory.db import db
+from inventory.extensions import label_guessing
 from inventory.forms import choices
 from inventory.sites.models import Site
 from inventory.sites.queries import visible_sites
 from inventory.sites.services import get_site
+from inventory.stock import services
+from inventory.stock.models import StockItem
 
 blueprint = Blueprint("stock", __name__, url_prefix="/stock")
+
+
+def scanned_item(label: str) -> StockItem:
+    """The item behind a label the user may see, for a page: 404 otherwise, whichever the reason,
+    and a miss counts towards the label-guessing limit (inventory/guessing.py)."""
+    return label_guessing.look_up(current_user, lambda: services.visible_item(current_user, label))
 
 
 def sites_for(permission: str) -> list:

@@ -7,7 +7,8 @@ from flask_login import current_user, login_required
 from inventory import clock
 from inventory.auth.access import authorize, authorize_somewhere
 from inventory.db import db
-from inventory.forms import collect, page_number, submit
+from inventory.errors import Forbidden
+from inventory.forms import FORM_ERRORS, collect, page_number, submit
 from inventory.stock import queries, services
 from inventory.stock.forms import IssueForm, Lines, ReceiveForm, ReturnForm
 from inventory.stock.models import Issue, Receipt
@@ -147,6 +148,8 @@ def give_back(number):
             "issue": number, "lines": lines.data(), "note": (form.note.data or "").strip()})
         return url_for("stock.issue_slip", number=number)
 
+    # A keeper's "lost" (a write-off) is refused on the form itself, saying who can do it (403).
     return submit(form, work, done=_("已登记归还"), template="stock/return.html", once=True,
-                  show=lines.show_errors, issue=document,
+                  show=lines.show_errors, refused=(*FORM_ERRORS, Forbidden),
+                  issue=document,
                   by_id={str(line.id): line for line in open_lines})

@@ -10,7 +10,8 @@ from flask_login import current_user, login_required
 from inventory import clock
 from inventory.auth.access import authorize
 from inventory.db import db
-from inventory.forms import AS_DATE, collect, page_number, submit
+from inventory.errors import Forbidden
+from inventory.forms import AS_DATE, FORM_ERRORS, collect, page_number, submit
 from inventory.stock import queries, services
 from inventory.stock.forms import AdjustForm, TestForm
 from inventory.stock.models import MOVEMENT_KINDS, STATUSES
@@ -19,6 +20,7 @@ from inventory.stock.views.common import (
     home_site,
     material_arg,
     material_names,
+    scanned_item,
     site_arg,
     sites_for,
 )
@@ -65,8 +67,7 @@ def summary():
 @login_required
 def item(label):
     """One item: what, where, how many, its state, and every movement."""
-    stock_item = services.get_item(label)
-    authorize(current_user, "stock.view", stock_item.site)
+    stock_item = scanned_item(label)
     page = db.paginate(queries.movements(current_user, item=stock_item), page=page_number(),
                        per_page=50, error_out=False)
     return render_template("stock/item.html", item=stock_item, page=page,
@@ -76,8 +77,8 @@ def item(label):
 @blueprint.route("/item/<label>/adjust", methods=["GET", "POST"])
 @login_required
 def adjust(label):
-    """Correct an item's quantity with a reason (write-offs need a manager)."""
-    stock_item = services.get_item(label)
+    """Correct an item's quantity with a reason (lowering it needs a manager)."""
+    stock_item = scanned_item(label)
     authorize(current_user, "stock.adjust", stock_item.site)
     form = AdjustForm()
 
@@ -86,15 +87,16 @@ def adjust(label):
         services.adjust(actor=current_user, data={**data, "label": stock_item.label})
         return url_for("stock.item", label=stock_item.label)
 
+    # A keeper's downward count is refused on the form itself, saying who can do it (403).
     return submit(form, work, done=_("已调整"), template="stock/adjust.html", once=True,
-                  item=stock_item)
+                  refused=(*FORM_ERRORS, Forbidden), item=stock_item)
 
 
 @blueprint.route("/item/<label>/test", methods=["GET", "POST"])
 @login_required
 def test_run(label):
     """试机: a dial test or a generator run; a fault takes the item out of service."""
-    stock_item = services.get_item(label)
+    stock_item = scanned_item(label)
     authorize(current_user, "stock.test", stock_item.site)
     form = TestForm()
     tests = None  # past runs are listed on the empty form, not again under a refused one

@@ -100,7 +100,7 @@ def cancel(number):
 def receive_transfer(number):
     """收货: the received quantity of each line; shortfalls stay on the note."""
     document = _transfer_for_view(number)
-    authorize(current_user, "stock.transfer", document.to_site)
+    authorize(current_user, "stock.receive", document.to_site)
     form = TransferReceiveForm()
     if request.method == "GET":
         for line in document.lines:
