@@ -34,13 +34,20 @@ fonts:
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-wqy-zenhei); } || \
 		echo "注意：未安装 fonts-wqy-zenhei，标签 PDF 将无法生成"
 
+# QR codes point at PUBLIC_BASE_URL. Unless it is set (in the environment or on the command line),
+# `make run` points them at the address it serves on; serving on every interface (HOST=0.0.0.0),
+# at the machine's first address, which a phone on the same network can reach.
+LAN_ADDRESS = $(shell hostname -I 2>/dev/null | tr ' ' '\n' | grep -v : | head -n 1)
+SERVED_HOST = $(if $(filter 0.0.0.0 ::,$(HOST)),$(or $(LAN_ADDRESS),127.0.0.1),$(HOST))
+PUBLIC_BASE_URL ?= http://$(SERVED_HOST):$(PORT)
+
 run: $(VENV)/.installed translations fonts
 	$(FLASK) db upgrade
 	$(FLASK) seed demo --if-empty
 	@echo "演示账号 (instance/demo-logins.txt):"; cat instance/demo-logins.txt 2>/dev/null || true
-	@echo "Serving on http://$(HOST):$(PORT)"
-	$(BIN)/gunicorn -c gunicorn.conf.py --workers $(WORKERS) --threads $(THREADS) --bind $(HOST):$(PORT) \
-		--access-logfile - wsgi:app
+	@echo "Serving on http://$(HOST):$(PORT); QR codes point at $(PUBLIC_BASE_URL)"
+	PUBLIC_BASE_URL='$(PUBLIC_BASE_URL)' $(BIN)/gunicorn -c gunicorn.conf.py --workers $(WORKERS) \
+		--threads $(THREADS) --bind $(HOST):$(PORT) --access-logfile - wsgi:app
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .

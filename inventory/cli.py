@@ -232,6 +232,8 @@ def backup_command(path):
     # is one read transaction of the live database: a consistent snapshot, writers carry on (WAL).
     partial = path.with_name(path.name + ".partial")
     partial.unlink(missing_ok=True)
+    # The copy holds what the database holds (password hashes, ID numbers): the owner's alone.
+    os.close(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
     with closing(sqlite3.connect(database, timeout=60)) as source, \
             closing(sqlite3.connect(partial)) as copy:
         source.backup(copy)

@@ -58,6 +58,8 @@ def from_environment() -> dict:
         "LOGIN_FAILURE_WINDOW_MINUTES": int(os.environ.get("LOGIN_FAILURE_WINDOW_MINUTES", "15")),
         "LABEL_MISSES_PER_USER": int(os.environ.get("LABEL_MISSES_PER_USER", "100")),
         "LABEL_MISS_WINDOW_MINUTES": int(os.environ.get("LABEL_MISS_WINDOW_MINUTES", "15")),
+        # Shared by every worker of the machine (inventory/guessing.py).
+        "LABEL_MISS_FILE": os.environ.get("LABEL_MISS_FILE", str(instance_path / "label-misses.sqlite")),
         "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
         # Field work on a bad connection: a form may stay open for a whole shift.
         "WTF_CSRF_TIME_LIMIT": 12 * 3600,

@@ -2,12 +2,13 @@
 
 import datetime as dt
 import functools
+import os
 import random
 import sqlite3
 import threading
 import time
 import weakref
-from contextlib import nullcontext
+from contextlib import nullcontext, suppress
 from contextvars import ContextVar
 
 import sqlalchemy as sa
@@ -76,6 +77,7 @@ def configure_engine(engine: sa.Engine, *, busy_timeout_ms: int) -> None:
     """
     if engine.dialect.name != "sqlite":
         return
+    _create_private_file(engine.url)
     _sqlite_writers[engine] = _WriterQueue(busy_timeout_ms / 1000)
 
     @sa.event.listens_for(engine, "connect")
@@ -97,6 +99,21 @@ def configure_engine(engine: sa.Engine, *, busy_timeout_ms: int) -> None:
             _begin_immediate(connection, busy_timeout_ms)
         else:
             connection.exec_driver_sql("BEGIN")
+
+
+def _create_private_file(url: sa.URL) -> None:
+    """Make the SQLite file, empty, readable by its owner alone (0600), unless it exists.
+
+    It holds password hashes and recipients' ID numbers; SQLite would create it 0644 (as the umask
+    allows), and makes its -wal and -shm files with the mode of the database file, so they are
+    0600 too. An empty file is an empty database to SQLite. O_EXCL: of workers starting at once,
+    one creates it. A file that exists keeps its mode; a missing folder is SQLite's to report.
+    """
+    database = url.database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    with suppress(FileExistsError, FileNotFoundError):
+        os.close(os.open(database, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
 def _begin_immediate(connection: sa.Connection, busy_timeout_ms: int) -> None:

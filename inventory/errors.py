@@ -3,7 +3,6 @@
 import werkzeug.exceptions
 from flask import jsonify, render_template, request
 from flask_babel import lazy_gettext as _l
-from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
@@ -96,10 +95,16 @@ class PayloadTooLarge(DomainError, code="payload_too_large", status=413,
     """The body is over the limit (MAX_CONTENT_LENGTH)."""
 
 
+class UnsupportedMediaType(DomainError, code="unsupported_media_type", status=415,
+                           message=_l("请求体应为 JSON（Content-Type: application/json）")):
+    """The API was sent a body that is not JSON by its Content-Type (API.md, Conventions)."""
+
+
 # What the router, the body parser and CSRF protection refuse, as the domain's own kinds, so that
 # pages and API answer them exactly as a service's refusal (403 words it as a page's).
 HTTP_KINDS = {400: BadRequest, 401: Unauthorized, 403: Forbidden, 404: NotFound,
-              405: MethodNotAllowed, 413: PayloadTooLarge, 429: TooManyAttempts}
+              405: MethodNotAllowed, 413: PayloadTooLarge, 415: UnsupportedMediaType,
+              429: TooManyAttempts}
 HTTP_MESSAGES = {403: _l("没有权限访问此页面")}
 
 # Database answers that mean "busy, try again": SQLite's lock wait ran out, or PostgreSQL kept
@@ -128,10 +133,6 @@ def register_error_handlers(app) -> None:
     @app.errorhandler(DomainError)
     def _domain_error(error: DomainError):
         return error_response(error.status, error.code, error.message, error.details)
-
-    @app.errorhandler(CSRFError)
-    def _csrf_error(error: CSRFError):
-        return _domain_error(BadRequest(_l("表单已过期或来源不明，请刷新页面后重试")))
 
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException):

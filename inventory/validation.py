@@ -76,17 +76,35 @@ class Field:
 
 
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Unicode's Bidi_Control characters (the embeddings, overrides and isolates, the marks LRM, RLM
+# and ALM): invisible, they reorder what is shown around them, so "\u202e" makes a name read
+# backwards in a list or on a printed slip. No name, code or note needs one: refused everywhere.
+BIDI_CONTROLS = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+# Characters that take no room on screen or paper (zero-width space, joiners, word joiner, BOM;
+# also the soft hyphen, the Hangul fillers, the braille blank and the tag characters, which are
+# what "invisible names" are made of). Text of nothing else looks empty but is not. A one-line
+# field (a name, a code, a lot or serial number …) refuses them anywhere: two names that look the
+# same must be the same name, and a code must be what is printed. Free text (multiline notes)
+# keeps them between visible characters, where the joiners have real uses (emoji, some scripts).
+INVISIBLE = re.compile("[\u00ad\u034f\u115f\u1160\u17b4\u17b5\u180e\u200b-\u200d"
+                       "\u2060-\u2064\u2800\u3164\ufeff\uffa0\U000e0000-\U000e007f]")
 
 
 class String(Field):
+    """Text, trimmed, refused with control, bidi or (on one line) invisible characters.
+
+    ``verbatim``: a secret (a password) taken exactly as sent; only its type and length count.
+    """
+
     def __init__(self, *, max_length, min_length=1, pattern=None, choices=None, multiline=False,
-                 **kwargs):
+                 verbatim=False, **kwargs):
         super().__init__(**kwargs)
         self.max_length = max_length
         self.min_length = min_length
         self.pattern = pattern
         self.choices = tuple(choices) if choices else None
         self.multiline = multiline
+        self.verbatim = verbatim
 
     def convert(self, value):
         if not isinstance(value, str):
@@ -94,16 +112,28 @@ class String(Field):
         # The limit holds for what was sent, as the schema says, not for what is left once trimmed.
         if len(value) > self.max_length and self.choices is None:
             raise Invalid(_("不能超过 %(n)d 个字符", n=self.max_length))
+        if self.verbatim:
+            if len(value) < self.min_length:
+                raise Invalid(_("不能为空"))
+            return value
         value = value.strip()
         if self.choices is not None:
             if value not in self.choices:
                 raise Invalid(_("应为以下之一：%(choices)s", choices=listing(self.choices)))
             return value
-        if len(value) < self.min_length:
+        # What shows counts: text of invisible characters alone is as empty as blank text.
+        visible = INVISIBLE.sub("", value).strip()
+        if len(visible) < self.min_length:
             raise Invalid(_("不能为空") if self.min_length == 1 else
                           _("至少 %(n)d 个字符", n=self.min_length))
         if CONTROL_CHARACTERS.search(value) or (not self.multiline and ("\n" in value or "\r" in value)):
             raise Invalid(_("含有不允许的控制字符"))
+        if BIDI_CONTROLS.search(value):
+            raise Invalid(_("含有不允许的文字方向控制字符"))
+        if not self.multiline and INVISIBLE.search(value):
+            raise Invalid(_("含有不允许的不可见字符（如零宽空格）"))
+        if not visible:
+            value = ""  # free text of invisible characters alone was left blank
         if self.pattern and not re.fullmatch(self.pattern, value):
             raise Invalid(_("格式不正确"))
         return value

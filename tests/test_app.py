@@ -1,15 +1,20 @@
 """The factory, configuration, the database profile and the transaction helper."""
 
 import os
+import re
+import shutil
 import sqlite3
 import stat
+import subprocess
 import threading
 import time
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from flask_migrate import upgrade
 from sqlalchemy.exc import DBAPIError
 
 from inventory import create_app
@@ -17,6 +22,7 @@ from inventory.config import load_secret_key
 from inventory.db import MAX_ATTEMPTS, db, run_in_transaction
 from inventory.sites.models import Site
 from tests import factories
+from tests.conftest import join_all
 
 
 def test_secret_key_is_generated_on_first_start_and_kept(tmp_path, monkeypatch):
@@ -38,6 +44,26 @@ def test_default_database_is_an_sqlite_file_under_instance(instance_dir, monkeyp
     app = create_app()
     assert app.config["SQLALCHEMY_DATABASE_URI"] == f"sqlite:///{instance_dir / 'inventory.db'}"
     assert app.config["BABEL_DEFAULT_LOCALE"] == "zh_Hans_CN"
+
+
+def test_a_new_sqlite_database_is_readable_by_its_owner_alone(tmp_path, instance_dir):
+    """It holds password hashes and ID numbers: 0600 like the secret key, and so its -wal/-shm."""
+    path = tmp_path / "fresh.db"
+    umask = os.umask(0o022)  # the usual one, under which SQLite makes its files 0644
+    try:
+        app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{path}",
+                          "INSTANCE_PATH": str(instance_dir)})
+        with app.app_context():
+            upgrade()
+            factories.make_site(app, "GT")
+            with db.engine.connect() as connection:  # an open connection keeps -wal and -shm
+                connection.execute(sa.text("SELECT count(*) FROM sites"))
+                modes = {file.name: stat.S_IMODE(file.stat().st_mode)
+                         for file in tmp_path.iterdir()}
+            db.engine.dispose()
+    finally:
+        os.umask(umask)
+    assert modes == {"fresh.db": 0o600, "fresh.db-wal": 0o600, "fresh.db-shm": 0o600}
 
 
 def test_sqlite_runs_with_the_durability_profile(sqlite_app):
@@ -183,13 +209,13 @@ def test_a_waiting_writer_gets_the_lock_soon_after_it_comes_free(sqlite_app):
 
         sa.event.listen(engine, "before_cursor_execute", ask)
         sa.event.listen(engine, "after_cursor_execute", got)
-        releaser = threading.Thread(target=release_later)
+        releaser = threading.Thread(target=release_later, daemon=True)
         releaser.start()
         try:
             with sqlite_app.app_context():
                 run_in_transaction(lambda: db.session.scalar(sa.select(sa.func.count()).select_from(Site)))
         finally:
-            releaser.join()
+            join_all([releaser], within=30, what="the lock holder")
             sa.event.remove(engine, "before_cursor_execute", ask)
             sa.event.remove(engine, "after_cursor_execute", got)
             holder.close()
@@ -204,7 +230,7 @@ def test_a_waiting_writer_gets_the_lock_soon_after_it_comes_free(sqlite_app):
 
 def test_writers_of_one_process_take_turns_without_errors(sqlite_app):
     """Sixteen threads writing at once all succeed, one after another, none told 'locked'."""
-    errors, barrier = [], threading.Barrier(16)
+    errors, barrier = [], threading.Barrier(16, timeout=60)
 
     def write(number):
         with sqlite_app.app_context():
@@ -215,11 +241,10 @@ def test_writers_of_one_process_take_turns_without_errors(sqlite_app):
             except Exception as error:  # noqa: BLE001 - any failure is the finding
                 errors.append(error)
 
-    threads = [threading.Thread(target=write, args=(n,)) for n in range(16)]
+    threads = [threading.Thread(target=write, args=(n,), daemon=True) for n in range(16)]
     for thread in threads:
         thread.start()
-    for thread in threads:
-        thread.join()
+    join_all(threads, within=120, what="the sixteen writers")
     with sqlite_app.app_context():
         written = db.session.scalar(sa.select(sa.func.count()).select_from(Site))
     assert errors == [] and written == 16
@@ -240,3 +265,37 @@ def test_a_wrong_method_names_the_right_ones(client, login, make_user):
     login(make_user("admin"))
     response = client.delete("/sites/")
     assert response.status_code == 405 and set(response.headers["Allow"].split(", ")) >= {"GET"}
+
+
+def _make_run(*arguments, **environment) -> str:
+    """The gunicorn command `make run` would start (a dry run: nothing is run)."""
+    if shutil.which("make") is None:
+        pytest.skip("make is not installed")
+    environment = {name: value for name, value in os.environ.items()
+                   if name not in ("PUBLIC_BASE_URL", "HOST", "PORT")} | environment
+    output = subprocess.run(["make", "-n", "run", *arguments], cwd=Path(__file__).parent.parent,
+                            env=environment, capture_output=True, text=True, check=True).stdout
+    [command] = [line for line in output.replace("\\\n", " ").splitlines() if "gunicorn" in line]
+    return command
+
+
+def test_make_run_points_qr_codes_at_the_address_it_serves_on():
+    command = _make_run("PORT=5099")
+    assert re.search(r"--bind 127\.0\.0\.1:5099\b", command)
+    assert command.startswith("PUBLIC_BASE_URL='http://127.0.0.1:5099' "), command
+    assert _make_run("HOST=10.0.0.5", "PORT=8080").startswith(
+        "PUBLIC_BASE_URL='http://10.0.0.5:8080' ")
+
+
+def test_make_run_on_every_interface_points_qr_codes_at_an_address_phones_reach():
+    command = _make_run("HOST=0.0.0.0", "PORT=5099")
+    url = re.match(r"PUBLIC_BASE_URL='http://([\d.]+):5099' ", command)
+    assert url and url[1] != "0.0.0.0", command  # noqa: S104 - the address it must not be
+
+
+@pytest.mark.parametrize("how", ["command line", "environment"])
+def test_a_public_base_url_that_was_set_wins_over_the_served_address(how):
+    given = "https://wz.example.gov.cn"
+    command = (_make_run("PORT=5099", f"PUBLIC_BASE_URL={given}") if how == "command line"
+               else _make_run("PORT=5099", PUBLIC_BASE_URL=given))
+    assert command.startswith(f"PUBLIC_BASE_URL='{given}' "), command

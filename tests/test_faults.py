@@ -839,6 +839,7 @@ def _backup_sqlite(app, tmp_path) -> str:
     assert result.returncode == 0, result.stderr
     assert "完整性检查通过" in result.stdout
     assert sorted(p.name for p in copy.parent.iterdir()) == [copy.name], "one file, no sidecars"
+    assert copy.stat().st_mode & 0o777 == 0o600, "the copy holds password hashes and ID numbers"
     restored = tmp_path / "restored" / "inventory.db"
     restored.parent.mkdir()
     shutil.copyfile(copy, restored)

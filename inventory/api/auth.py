@@ -11,7 +11,7 @@ from inventory.validation import Object, String, load
 
 TOKEN_REQUEST = Object({
     "username": String(max_length=64, required=True),
-    "password": String(max_length=256, required=True),
+    "password": String(max_length=256, required=True, verbatim=True),
 })
 TOKEN = Shape({"token": Str(), "expires_at": IsoDateTime()}, by_key=True)
 ME = Shape({"username": Str(), "role": Choice(ROLES), "sites": ListOf(Str("code"))})

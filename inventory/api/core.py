@@ -11,7 +11,7 @@ from inventory.auth.access import authorize
 from inventory.auth.services import user_for_token
 from inventory.catalog.models import Material
 from inventory.db import db
-from inventory.errors import BadRequest, Unauthorized, ValidationError
+from inventory.errors import BadRequest, Unauthorized, UnsupportedMediaType, ValidationError
 from inventory.extensions import idempotency
 from inventory.sites.models import Site
 from inventory.validation import listing, refuse_nul
@@ -35,23 +35,67 @@ def _authenticate():
     g.api_user = user
 
 
+BODY_METHODS = {"POST", "PUT", "PATCH"}  # whose bodies the API reads, or keys idempotency on
+
+
+@api.before_request
+def _require_json():
+    """A body sent to the API must say it is JSON (``application/json``, or a ``+json`` type such
+    as ``application/merge-patch+json``, with or without a charset); else 415, nothing changes.
+
+    Checked here, for every route, not only where ``json_body`` reads the body: a route whose
+    body is optional asks ``request.get_data()`` whether there is one, and once a form-encoded
+    body had been parsed as a form (refuse_nul reads ``request.form``) that answer was empty, so
+    the body was taken for none. Reading it here first keeps it for whatever reads it next. A
+    request without a body needs no Content-Type.
+    """
+    if request.method in BODY_METHODS and request.get_data(cache=True) and not request.is_json:
+        raise UnsupportedMediaType()
+
+
 api.before_request(refuse_nul)  # after _authenticate: a stranger gets 401 first
 
 
+# No body the API takes nests deeper than a handful of levels (a site's agreement's lines' fields:
+# 4). Far below Python's recursion limit, so that whatever serialises a body again (the
+# idempotency fingerprint, a log line) can: nesting the parser just managed (~970 levels) made the
+# fingerprint's json.dumps, a few frames deeper, raise RecursionError, a 500.
+MAX_NESTING = 32
+
+
+def _nests_deeper_than(value, limit: int) -> bool:
+    """Whether ``value`` has arrays or objects more than ``limit`` levels deep (without recursing)."""
+    stack = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else None
+        if children is None:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children)
+    return False
+
+
 def json_body() -> dict:
-    """The request body as a JSON object; malformed JSON answers 400.
+    """The request body as a JSON object; malformed JSON answers 400 (and a body that is not JSON
+    by its Content-Type 415, before the view: ``_require_json``).
 
     Malformed includes what JSON allows but text cannot hold: a lone surrogate such as "\\ud800"
     (no UTF-8 for it, so no database, hash or fingerprint could take it), and nesting deeper than
-    the parser's recursion limit.
+    the parser's recursion limit or than MAX_NESTING. The text must be UTF-8 (a BOM is let pass):
+    given bytes, json.loads would also read UTF-16 and UTF-32, and decode a lone surrogate written
+    out raw (b"\\xed\\xa0\\x80", which is no UTF-8) as if it were one.
     """
     raw = request.get_data(cache=True) or b"null"
     try:
-        body = json.loads(raw)
+        body = json.loads(raw.decode("utf-8-sig"))
         if b"\\u" in raw:
             json.dumps(body, ensure_ascii=False).encode()
     except (ValueError, UnicodeError, RecursionError):
         raise BadRequest(_("请求体不是有效的 JSON")) from None
+    if _nests_deeper_than(body, MAX_NESTING):
+        raise BadRequest(_("请求体的 JSON 嵌套超过 %(n)d 层", n=MAX_NESTING))
     if not isinstance(body, dict):
         raise ValidationError({"body": _("请求体应为 JSON 对象")})
     return body

@@ -11,7 +11,7 @@ import inspect
 
 from flask import jsonify
 
-from inventory.api.core import MAX_PER_PAGE, PUBLIC_ENDPOINTS, api
+from inventory.api.core import BODY_METHODS, MAX_PER_PAGE, PUBLIC_ENDPOINTS, api
 from inventory.api.routes import RULE_ARGUMENT, Body, File, Operation, Page, route
 
 ERROR_STATUSES = {
@@ -20,6 +20,7 @@ ERROR_STATUSES = {
     403: "角色或站点范围不允许 (forbidden)",
     404: "不存在 (not_found)",
     409: "冲突 (duplicate, invalid_state …)",
+    415: "请求体不是 JSON：Content-Type 应为 application/json (unsupported_media_type)",
     422: "输入有误 (validation_error)",
     429: "尝试过多 (too_many_requests)",
 }
@@ -84,7 +85,9 @@ def _operation(operation: Operation, components: dict, *, public: bool) -> dict:
         document["requestBody"] = _request_body(operation.body, components)
     responses = {str(operation.status): {"description": operation.summary,
                                          **_answer_content(operation.answers, components)}}
-    for status in operation.errors:
+    # Any body sent with these methods must be JSON (core._require_json), body declared or not.
+    errors = {*operation.errors, 415} if operation.method in BODY_METHODS else set(operation.errors)
+    for status in sorted(errors):
         responses[str(status)] = {"description": ERROR_STATUSES[status], **_json(ERROR_REF)}
     if operation.idempotent:
         responses["503"] = BUSY

@@ -18,7 +18,7 @@ from inventory.auth.models import ROLES, ApiToken, LoginFailure, User, UserSessi
 from inventory.db import db, transactional
 from inventory.errors import NotFound, TooManyAttempts, Unauthorized, ValidationError
 from inventory.sites.models import Site
-from inventory.validation import listing
+from inventory.validation import Invalid, String, listing
 
 # OWASP Password Storage Cheat Sheet minimum for argon2id: 19 MiB, t=2, p=1 (QUALITY.md S7).
 password_hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
@@ -27,6 +27,8 @@ PASSWORD_MIN_LENGTH = 10
 PASSWORD_MAX_LENGTH = 256
 SCOPED_ROLES_NEED_SITES = {"keeper", "auditor"}
 DISPLAY_NAME_MAX_LENGTH = 64
+# Shown in lists and on signed slips: refused like any name with bidi or invisible characters.
+DISPLAY_NAME = String(max_length=DISPLAY_NAME_MAX_LENGTH, min_length=0)
 # Verified against when the account does not exist, so both answers take the same time.
 _DUMMY_HASH = password_hasher.hash("not a real password")
 
@@ -68,8 +70,10 @@ def _check_role_and_profile(errors: dict, role, site_codes, display_name) -> Non
         errors["role"] = _("角色应为以下之一：%(roles)s", roles=listing(ROLES))
     elif role in SCOPED_ROLES_NEED_SITES and not site_codes:
         errors["sites"] = _("保管员和盘点员至少要指定一个站点")
-    if not isinstance(display_name, str) or len(display_name) > DISPLAY_NAME_MAX_LENGTH:
-        errors["display_name"] = _("不能超过 %(n)d 个字符", n=DISPLAY_NAME_MAX_LENGTH)
+    try:
+        DISPLAY_NAME.convert(display_name)
+    except Invalid as problem:
+        errors["display_name"] = str(problem)
 
 
 def _user_snapshot(user: User) -> dict:

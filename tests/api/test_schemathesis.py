@@ -8,8 +8,14 @@ ledger still adds up.
 
 The pytest plugin of Schemathesis (``schemathesis.pytest.from_fixture``) does not run under
 pytest 9.2 (it sets ``Item._nodeid``, which pytest no longer has), hence the engine.
+
+Schemathesis never writes a lone surrogate, a bidi control or deep nesting into a body on its
+own, so a hook mixes them into the bodies it generates (issue 14, findings 5 and 10); its coverage
+phase sends every body under Content-Types that are not JSON. The run must have sent each shape,
+and each must have been refused (400, 415, 422), never taken or answered 500.
 """
 
+import json
 import traceback
 
 import hypothesis.strategies as st
@@ -20,6 +26,7 @@ from schemathesis.engine import Status
 from schemathesis.engine import events as engine_events
 from schemathesis.transport.wsgi import WSGITransport
 
+from inventory.api.core import MAX_NESTING
 from inventory.api.openapi import build_document
 from tests.factories import Api, check_ledger, in_days, receive
 
@@ -33,16 +40,75 @@ CONFIG = {
         # API.md answers 422 to well-formed input that breaks a rule of the domain (an unknown
         # parent site, a label not at the site, a return over what is outstanding …): a schema
         # cannot say which codes exist, so 422 is an expected answer to schema-valid data.
-        "positive_data_acceptance": {"expected-statuses": ["2xx", "401", "403", "404", "409",
-                                                           "422"]},
+        # 400 likewise: a lone surrogate ("\\ud800") or nesting past MAX_NESTING is schema-valid
+        # JSON that API.md refuses as malformed, and the hook below writes both into bodies.
+        "positive_data_acceptance": {"expected-statuses": ["2xx", "400", "401", "403", "404",
+                                                           "409", "422"]},
     },
 }
+# What the hook adds to every string of a body: lone surrogates, bidi controls, invisible text.
+HOSTILE_TEXT = ["\ud800", "\udfff", "\ud83d ", "\u202e01-GT", "\u2066新坝\u2069", "\u200f", "\u061c",
+                "\u200b", "\ufeff", "\u200d\u2060"]
+HOSTILE_CHARACTERS = set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c"
+                         "\u200b\u200c\u200d\u2060\ufeff")
+DEPTHS = [MAX_NESTING, MAX_NESTING + 10, 500]  # the body itself is one level more
+JSON_TYPES = {"application/json"}
 CHECKS = {"not_a_server_error", "status_code_conformance", "content_type_conformance",
           "response_headers_conformance", "response_schema_conformance",
           "negative_data_rejection", "positive_data_acceptance", "missing_required_header",
           "ignored_auth", "unsupported_method", "allow_header_conformance", "use_after_free",
           "ensure_resource_availability", "object_level_authorization"}
 PHASES = {"coverage", "fuzzing", "stateful"}
+
+
+def _with_text(body, text):
+    """``body`` with ``text`` written after every string in it."""
+    if isinstance(body, str):
+        return body + text
+    if isinstance(body, list):
+        return [_with_text(item, text) for item in body]
+    if isinstance(body, dict):
+        return {key: _with_text(value, text) for key, value in body.items()}
+    return body
+
+
+def _nested_in(body, depth: int):
+    """``body`` with its first field (or, not an object, itself) nested ``depth`` lists deep."""
+    deep = []
+    for _ in range(depth - 1):
+        deep = [deep]
+    if isinstance(body, dict) and body:
+        return {**body, next(iter(body)): deep}
+    return deep
+
+
+def hostile(body):
+    """Most bodies as generated; one in six with hostile text, one in six nested too deep."""
+    return st.tuples(st.integers(0, 5), st.sampled_from(HOSTILE_TEXT), st.sampled_from(DEPTHS)).map(
+        lambda drawn: (_with_text(body, drawn[1]) if drawn[0] == 0
+                       else _nested_in(body, drawn[2]) if drawn[0] == 1 else body))
+
+
+def _shape(body: bytes | None) -> str | None:
+    """Which hostile shape a request body has, if any: "surrogate", "bidi/invisible", "deep"."""
+    try:
+        value = json.loads(body) if body else None
+    except ValueError:
+        return None
+    found, stack = None, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, str):
+            if any("\ud800" <= character <= "\udfff" for character in item):
+                return "surrogate"
+            if HOSTILE_CHARACTERS & set(item):
+                found = "bidi/invisible"
+        elif isinstance(item, (list, dict)):
+            if depth > MAX_NESTING:
+                return "deep"
+            stack.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict)
+                                                           else item))
+    return found
 
 
 @pytest.fixture
@@ -120,6 +186,7 @@ class Run:
 
     def __init__(self, events):
         self.problems, self.operations, self.checks, self.phases = [], set(), set(), set()
+        self.shapes = {}  # hostile shape or Content-Type → the statuses it was answered
         for event in events:
             if isinstance(event, engine_events.ScenarioFinished):
                 self._scenario(event)
@@ -134,6 +201,8 @@ class Run:
     def _scenario(self, event) -> None:
         if event.label:
             self.operations.add(event.label)
+        for interaction in event.recorder.interactions.values():
+            self._shapes(interaction)
         for case_id, checks in event.recorder.checks.items():
             self.checks |= {check.name for check in checks}
             interaction = event.recorder.interactions.get(case_id)
@@ -148,6 +217,18 @@ class Run:
                     f"    -> {answer.status_code if answer else '?'} "
                     f"{answer.content[:300] if answer and answer.content else ''}")
 
+    def _shapes(self, interaction) -> None:
+        request, answer = interaction.request, interaction.response
+        if answer is None or request.method not in ("POST", "PATCH"):
+            return
+        content_type = next(iter(request.headers.get("Content-Type") or
+                                 request.headers.get("content-type") or [""]), "")
+        if request.body and content_type.split(";")[0].strip().lower() not in JSON_TYPES:
+            self.shapes.setdefault(f"Content-Type {content_type.split(';')[0]}", set()).add(
+                answer.status_code)
+        elif shape := _shape(request.body):
+            self.shapes.setdefault(shape, set()).add(answer.status_code)
+
 
 # Hypothesis warns when it shrinks a large generated body; that is not a finding.
 @pytest.mark.filterwarnings("ignore:Generating overly large repr")
@@ -155,6 +236,10 @@ class Run:
 def test_the_api_keeps_its_contract(app, admin, real_values):
     config = SchemathesisConfig.from_dict({**CONFIG, "headers": admin})
     schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", app, config=config)
+
+    @schema.hook
+    def flatmap_body(context, body):
+        return hostile(body)
 
     @schema.hook
     def flatmap_path_parameters(context, path_parameters):
@@ -173,5 +258,14 @@ def test_the_api_keeps_its_contract(app, admin, real_values):
     assert run.operations == documented
     assert run.checks >= CHECKS, CHECKS - run.checks
     assert run.phases >= PHASES, run.phases
+    # Every shape was sent and each request of it refused, never taken: with its own refusal (400
+    # malformed, 415 not JSON, 422 the text), or with what was wrong first (a stranger's 401, a
+    # path that names nothing, a bad Idempotency-Key …).
+    assert run.shapes.keys() >= {"surrogate", "bidi/invisible", "deep", "Content-Type text/plain",
+                                 "Content-Type multipart/form-data"}, run.shapes
+    own = {"surrogate": 400, "deep": 400, "bidi/invisible": 422}
+    for shape, statuses in run.shapes.items():
+        assert own.get(shape, 415) in statuses, (shape, statuses)
+        assert all(400 <= status < 500 for status in statuses), (shape, statuses)
     exit_code, output = check_ledger(app)
     assert exit_code == 0, output
