@@ -51,6 +51,8 @@ def from_environment() -> dict:
         # Number of reverse proxies in front of the app whose X-Forwarded-* headers are trusted.
         "TRUSTED_PROXIES": int(os.environ.get("TRUSTED_PROXIES", "0")),
         "API_TOKEN_DAYS": int(os.environ.get("API_TOKEN_DAYS", "30")),
+        # A loan given no due date is due back this many days after it went out.
+        "LOAN_DAYS": int(os.environ.get("LOAN_DAYS", "30")),
         # How long a login lasts on a phone; Flask's own default (31 days) is not ours.
         "PERMANENT_SESSION_LIFETIME": dt.timedelta(days=int(os.environ.get("SESSION_DAYS", "14"))),
         "LOGIN_FAILURES_PER_ACCOUNT": int(os.environ.get("LOGIN_FAILURES_PER_ACCOUNT", "10")),

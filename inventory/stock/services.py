@@ -10,6 +10,7 @@ import contextlib
 import datetime as dt
 
 import sqlalchemy as sa
+from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import IntegrityError
@@ -176,6 +177,12 @@ def receive(*, actor, data: dict) -> Receipt:
 
 # --- issues -------------------------------------------------------------------------------------
 
+def default_due_date() -> dt.date:
+    """When a loan is due back unless the keeper says otherwise: LOAN_DAYS from today. A loan
+    always has a date, or it could never become overdue."""
+    return clock.today() + dt.timedelta(days=current_app.config["LOAN_DAYS"])
+
+
 @transactional
 def issue(*, actor, data: dict) -> Issue:
     """发放: hand stock to a recipient; returnable materials become loans. All lines or none."""
@@ -203,7 +210,8 @@ def issue(*, actor, data: dict) -> Issue:
         ledger.change_quantity(item, -quantity, kind="issue", actor=actor, document=number, status=status,
                                note=recipient["name"])
         document.lines.append(IssueLine(item=item, quantity=quantity, is_loan=loan,
-                                        due_date=line.get("due_back") if loan else None))
+                                        due_date=(line.get("due_back") or default_due_date())
+                                        if loan else None))
     db.session.flush()  # ids and defaults for the caller's answer
     return document
 

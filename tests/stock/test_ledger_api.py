@@ -297,3 +297,23 @@ def test_document_numbers_have_no_gaps_after_a_refusal(keeper, today):
 def test_absurd_ids_in_paths_are_not_found(manager):
     assert manager.post("/movements/99999999999999999999/reverse").status_code == 404
     assert manager.post("/movements/2147483647/reverse").status_code == 404
+
+
+def test_a_loan_given_no_due_date_is_due_back_after_loan_days(app, keeper, today):
+    """Issue 15: a loan always carries a due date, or it could never become overdue."""
+    receive(keeper, material="TENT", quantity=5, lot="T1")
+    receive(keeper, quantity=5)
+    lines = keeper.post("/issues", {"site": "GT-XB", "recipient": {"type": "person", "name": "王"},
+                                    "lines": [{"material": "TENT", "quantity": 1},
+                                              {"material": "WATER", "quantity": 1,
+                                               "due_back": in_days(today, 3)}]}).json["lines"]
+    assert [(line["returnable"], line["due_back"]) for line in lines] == [
+        (True, in_days(today, 30)), (False, None)]
+    app.config["LOAN_DAYS"] = 7
+    [line] = keeper.post("/issues", {"site": "GT-XB", "recipient": {"type": "person", "name": "王"},
+                                     "lines": [{"material": "TENT", "quantity": 1}]}).json["lines"]
+    assert line["due_back"] == in_days(today, 7)
+    stated = keeper.post("/issues", {"site": "GT-XB", "recipient": {"type": "person", "name": "王"},
+                                     "lines": [{"material": "TENT", "quantity": 1,
+                                                "due_back": in_days(today, 2)}]}).json["lines"]
+    assert stated[0]["due_back"] == in_days(today, 2)
