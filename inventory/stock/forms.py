@@ -79,15 +79,20 @@ class Lines:
     (InsufficientStock lists ``line`` numbers), N counting the lines sent, not the rows shown.
     """
 
-    def __init__(self, form, spec):
+    def __init__(self, form, spec, *, none_filled=None):
         self.form = form
         self.spec = spec.fields["lines"]
+        # What the first row says when no row was filled in (else the spec's own "at least 1").
+        self.none_filled = none_filled
         self.rows: list[int] = []  # the row each line sent came from
 
     def data(self) -> list[dict]:
         """The filled-in rows as lines; raise ValidationError naming lines.N.field."""
         entries = self.form.lines.entries
         self.rows = [row for row, entry in enumerate(entries) if entry.form.is_filled()]
+        if not self.rows and entries and self.none_filled:
+            self.rows = [0]
+            raise ValidationError({"lines.0": self.none_filled})
         try:
             return self.spec.from_text([entries[row].form.texts() for row in self.rows])
         except ValidationError as error:

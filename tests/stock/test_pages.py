@@ -185,3 +185,24 @@ def test_an_issue_form_without_lines_says_so(keeper_page):
     assert response.status_code == 422
     text = response.get_data(as_text=True)
     assert "至少要有 1 项" in text and "不能为空" in text
+
+
+def test_the_return_form_offers_what_is_still_out(app, keeper_page, keeper, today):
+    """Issue 15: each loan line comes prefilled with its outstanding quantity; a form sent with
+    none says which number is missing."""
+    receive(keeper, material="TENT", quantity=5, lot="T1")
+    loan = keeper.post("/issues", {"site": "GT-XB", "recipient": {"type": "person", "name": "王"},
+                                   "lines": [{"material": "TENT", "quantity": 3}]}).json
+    path = f"/stock/issues/{loan['number']}/return"
+    form = keeper_page.get(path).get_data(as_text=True)
+    assert re.search(r'name="lines-0-quantity"[^>]*value="3"', form)
+    line = str(loan["lines"][0]["id"])
+    empty = keeper_page.post(path, data={"idempotency_key": form_key(form),
+                                         "lines-0-issue_line": line, "lines-0-quantity": "",
+                                         "lines-0-condition": "good"})
+    assert empty.status_code == 422 and "请填写归还数量" in empty.get_data(as_text=True)
+    back = keeper_page.post(path, data={"idempotency_key": form_key(form),
+                                        "lines-0-issue_line": line, "lines-0-quantity": "3",
+                                        "lines-0-condition": "good"})
+    assert back.status_code == 302
+    assert keeper.get(f"/issues/{loan['number']}").json["lines"][0]["outstanding"] == 0

@@ -138,10 +138,11 @@ def give_back(number):
     open_lines = [line for line in document.lines if line.outstanding]
     form = ReturnForm()
     if request.method == "GET":
+        # Most loans come back whole: each line offers what is still out.
         for line in open_lines:
-            form.lines.append_entry({"issue_line": str(line.id), "quantity": "",
+            form.lines.append_entry({"issue_line": str(line.id), "quantity": str(line.outstanding),
                                      "condition": "good"})
-    lines = Lines(form, RETURN)
+    lines = Lines(form, RETURN, none_filled=_("请填写归还数量"))
 
     def work():
         services.return_items(actor=current_user, data={
