@@ -13,7 +13,7 @@ from inventory.auth.access import scope_condition
 from inventory.catalog.models import Material
 from inventory.db import db
 from inventory.norms.models import Norm, norm_materials
-from inventory.norms.queries import VERIFICATION_FRESH_DAYS, shortfall_rows
+from inventory.norms.queries import VERIFICATION_FRESH_DAYS, group_of, norm_groups, shortfall_rows
 from inventory.sites.models import Agreement, Site
 from inventory.stock import queries as stock_queries
 from inventory.stock.models import EquipmentTest, StockItem, Transfer
@@ -84,8 +84,10 @@ def _alert_queries(user, *, today: dt.date, expiry_days: int) -> dict:
         "untested_equipment": untested_equipment(user, today=today),
         "agreements_expiring": agreements_needing_attention(user, today=today),
         "transfers_late": late,
-        "shortfalls": _scoped(sa.select(short.c.site_id).join(Site, Site.id == short.c.site_id)
-                              .where(short.c.usable < short.c.required), user, Site.path),
+        # One per site and group of norms, as the shortfall report lists them (norm_groups).
+        "shortfalls": _scoped(sa.select(short.c.site_id, group_of(short.c.norm_id, norm_groups()))
+                              .join(Site, Site.id == short.c.site_id)
+                              .where(short.c.usable < short.c.required).distinct(), user, Site.path),
     }
 
 

@@ -93,7 +93,7 @@ def shortfalls(user, *, site=None, include_sub_sites=True, everything=False,
     columns = rows.selected_columns
     # Sites and norms join the report's own statement, not a subquery around it, so the
     # database plans it as the one statement it is.
-    query = (rows.add_columns(Site.code, Norm.name)
+    query = (rows.add_columns(Site.code, Norm.name, Norm.hazard)
              .join(Site, Site.id == columns.site_id).join(Norm, Norm.id == columns.norm_id)
              .order_by(Site.path, Norm.name, Norm.id))
     if (condition := scope_condition(user, Site.path)) is not None:
@@ -105,10 +105,46 @@ def shortfalls(user, *, site=None, include_sub_sites=True, everything=False,
         query = query.where(columns.usable < columns.required)
     materials = _norm_material_codes()
     # CEIL of a NUMERIC is NUMERIC on PostgreSQL: the counts leave the database as integers here.
-    return [{"site": code, "norm": norm_id, "name": name, "materials": materials.get(norm_id, []),
-             "required": int(required), "usable": int(usable),
-             "shortfall": max(0, int(required) - int(usable))}
-            for _site_id, norm_id, required, usable, code, name in db.session.execute(query)]
+    return [{"site": code, "norm": norm_id, "name": name, "hazard": hazard,
+             "materials": materials.get(norm_id, []), "required": int(required),
+             "usable": int(usable), "shortfall": max(0, int(required) - int(usable))}
+            for _site_id, norm_id, required, usable, code, name, hazard in db.session.execute(query)]
+
+
+def norm_groups() -> dict[int, int]:
+    """Each norm's group, named by its first norm's id: norms that count the same materials
+    (棉被 per person, and the 三断 minimum of 棉被) ask one quantity of a site, the larger, and
+    must not be counted twice. A norm of no materials is a group of its own."""
+    materials = _norm_material_codes()
+    first: dict[tuple, int] = {}
+    return {norm_id: first.setdefault(tuple(materials.get(norm_id)) or ("norm", norm_id), norm_id)
+            for norm_id in db.session.scalars(sa.select(Norm.id).order_by(Norm.id))}
+
+
+def group_of(norm_id_column, groups: dict[int, int]):
+    """``norm_id_column``'s group (norm_groups) in SQL."""
+    return sa.case(groups, value=norm_id_column, else_=norm_id_column) if groups else norm_id_column
+
+
+def binding_shortfalls(user, *, site=None, include_sub_sites=True, everything=False,
+                       today: dt.date | None = None) -> list[dict]:
+    """One row per site and group of norms (norm_groups): the requirement that binds — the
+    largest shortfall, else the largest requirement — with every norm behind it in ``norms``.
+    What pages, exports and the dashboard count; the API answers per norm (API.md)."""
+    groups = norm_groups()
+    binding: dict[tuple, dict] = {}
+    for row in shortfalls(user, site=site, include_sub_sites=include_sub_sites, everything=True,
+                          today=today):
+        key = (row["site"], groups.get(row["norm"], row["norm"]))
+        held = binding.get(key)
+        norms = [*(held["norms"] if held else []),
+                 {"id": row["norm"], "name": row["name"], "hazard": row["hazard"]}]
+        if held is None or (row["shortfall"], row["required"]) > (held["shortfall"], held["required"]):
+            held = row
+        binding[key] = {**held, "group": key[1], "norms": norms}
+    # The binding norm first, then the others it outweighs.
+    return [{**row, "norms": sorted(row["norms"], key=lambda norm: norm["id"] != row["norm"])}
+            for row in binding.values() if everything or row["shortfall"]]
 
 
 def _norm_material_codes() -> dict[int, list[str]]:
@@ -122,22 +158,29 @@ def _norm_material_codes() -> dict[int, list[str]]:
 
 def shortfall_rollup(user, *, level: str, today: dt.date | None = None) -> list[dict]:
     """Per town (town room, its villages and agreement sites) or for the county (its whole tree):
-    per norm name, what is required and usable in total, and the sum of the sites' shortfalls
-    (a surplus in one village does not cover a shortfall in another)."""
-    rows = shortfall_rows(today=today).subquery()
-    area, member = aliased(Site), aliased(Site)
+    per group of norms, the binding requirements and usable stock of its sites in total, and the
+    sum of their shortfalls — one site's surplus never covers another's gap."""
     kind = {"town": "town_store", "county": "county_depot"}[level]
-    short = sa.case((rows.c.usable < rows.c.required, rows.c.required - rows.c.usable), else_=0)
-    query = (sa.select(area.code, Norm.name, sa.func.sum(rows.c.required),
-                       sa.func.sum(rows.c.usable), sa.func.sum(short))
-             .select_from(rows)
-             .join(member, member.id == rows.c.site_id)
-             .join(area, sa.and_(area.kind == kind,
-                                 member.path.startswith(area.path)))
-             .join(Norm, Norm.id == rows.c.norm_id)
-             .group_by(area.code, area.path, Norm.name).order_by(area.path, Norm.name))
-    if (condition := scope_condition(user, area.path)) is not None:
+    areas = dict(db.session.execute(_scoped_sites(user, sa.select(Site.path, Site.code)
+                                                  .where(Site.kind == kind))).all())
+    paths = dict(db.session.execute(_scoped_sites(user, sa.select(Site.code, Site.path))).all())
+    totals: dict[tuple, dict] = {}
+    for row in binding_shortfalls(user, everything=True, today=today):
+        # The site's area is the one of its ancestors (or itself) of that kind: "/1/4/17/" lies
+        # in "/1/" and "/1/4/".
+        steps = paths[row["site"]].strip("/").split("/")
+        for depth in range(1, len(steps) + 1):
+            if (area := areas.get("/" + "/".join(steps[:depth]) + "/")) is None:
+                continue
+            total = totals.setdefault((area, row["group"]), {
+                "area": area, "name": row["name"], "required": 0, "usable": 0, "shortfall": 0})
+            total["required"] += row["required"]
+            total["usable"] += row["usable"]
+            total["shortfall"] += row["shortfall"]
+    return sorted(totals.values(), key=lambda total: (paths[total["area"]], total["name"]))
+
+
+def _scoped_sites(user, query):
+    if (condition := scope_condition(user, Site.path)) is not None:
         query = query.where(condition)
-    return [{"area": code, "name": name, "required": int(required), "usable": int(usable),
-             "shortfall": int(shortfall)}
-            for code, name, required, usable, shortfall in db.session.execute(query)]
+    return query

@@ -13,8 +13,9 @@ from inventory.norms import queries, services
 from inventory.norms.forms import NormForm
 from inventory.norms.models import Norm
 from inventory.reports.spreadsheets import workbook
-from inventory.sites.models import Site
+from inventory.sites.models import HAZARD_NAMES, Site
 from inventory.sites.services import get_site
+from inventory.validation import listing
 
 blueprint = Blueprint("norms", __name__, url_prefix="/norms")
 
@@ -94,6 +95,12 @@ def delete(norm_id):
     return press(ConfirmForm(), work, done=_("已删除定额"))
 
 
+def norm_list(norms) -> str:
+    """The norms behind a shortfall row, told apart by their hazard: 棉被（易“三断”）、棉被."""
+    return listing(f"{norm['name']}（{HAZARD_NAMES[norm['hazard']]}）" if norm["hazard"] else norm["name"]
+                   for norm in norms)
+
+
 def _report():
     """The shortfall report asked for: its site (?site=, one the user may see) or none, whether
     every norm is listed (?all=1), its rows, and the names of the sites they name."""
@@ -101,7 +108,7 @@ def _report():
     if site is not None:
         authorize(current_user, "stock.view", site)
     everything = request.args.get("all") == "1"
-    rows = queries.shortfalls(current_user, site=site, everything=everything)
+    rows = queries.binding_shortfalls(current_user, site=site, everything=everything)
     return site, everything, rows, dict(db.session.execute(sa.select(Site.code, Site.name)).all())
 
 
@@ -111,10 +118,11 @@ def shortfalls_workbook():
     """The shortfall report as an Excel workbook with Chinese headers."""
     _site, _everything, rows, names = _report()
     document = workbook(_("储备短缺"), [_("站点编码"), _("站点"), _("定额"), _("物资编码"),
-                                        _("需要"), _("可用"), _("短缺")],
+                                        _("需要"), _("可用"), _("短缺"), _("依据定额")],
                         ([row["site"], names[row["site"]], row["name"], " ".join(row["materials"]),
-                          row["required"], row["usable"], row["shortfall"]] for row in rows),
-                        widths=[12, 24, 22, 26, 10, 10, 10])
+                          row["required"], row["usable"], row["shortfall"], norm_list(row["norms"])]
+                         for row in rows),
+                        widths=[12, 24, 22, 26, 10, 10, 10, 30])
     return Response(document, mimetype="application/vnd.openxmlformats-officedocument."
                                         "spreadsheetml.sheet",
                     headers={"Content-Disposition": 'attachment; filename="shortfalls.xlsx"'})
@@ -127,4 +135,4 @@ def shortfalls():
     site, everything, rows, names = _report()
     towns = queries.shortfall_rollup(current_user, level="town")
     return render_template("norms/shortfalls.html", rows=rows, towns=towns, names=names,
-                           site=site, everything=everything)
+                           site=site, everything=everything, norm_list=norm_list)

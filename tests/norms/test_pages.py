@@ -62,7 +62,7 @@ def test_the_shortfall_report_exports_to_excel_safely(demo, client, login, make_
     assert response.status_code == 200 and "spreadsheetml" in response.mimetype
     sheet = openpyxl.load_workbook(io.BytesIO(response.data)).active
     rows = list(sheet.iter_rows(values_only=True))
-    assert rows[0] == ("站点编码", "站点", "定额", "物资编码", "需要", "可用", "短缺")
+    assert rows[0] == ("站点编码", "站点", "定额", "物资编码", "需要", "可用", "短缺", "依据定额")
     risky = [row for row in rows if "HYPERLINK" in str(row[2])]
     assert risky and all(row[2].startswith("'=") for row in risky), "shown as text, never run"
     assert all(isinstance(row[4], int) for row in rows[1:]), "numbers stay numbers"
