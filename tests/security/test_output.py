@@ -214,10 +214,13 @@ def test_every_export_keeps_formula_text_inert_and_numbers_numeric(app, client, 
     assert exports == set(EXPORTS), "a new export needs an entry in EXPORTS"
     with app.app_context():
         update_site(actor=COMMAND_LINE, code="GT-NH", changes={"name": "@SUM(1)"})
+        # Each norm asks other materials, so each is a row of its own (norms asking the same
+        # materials share one row, the binding one).
+        others = [[], ["TENT"], ["GEN"], ["QUILT"], ["TENT", "GEN"], ["TENT", "QUILT"]]
         for number, text in enumerate(RISKY):
             norm = create_norm(actor=COMMAND_LINE, data={
-                "name": f"定额{number}", "site_kind": "town_store", "materials": ["WATER"],
-                "min_quantity": 1000 + number})
+                "name": f"定额{number}", "site_kind": "town_store",
+                "materials": ["WATER", *others[number]], "min_quantity": 1000 + number})
             # The services strip leading whitespace; an import or old data might not have.
             db.session.execute(sa.update(Norm).where(Norm.id == norm.id).values(name=text))
         db.session.commit()
