@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import contains_eager
 
 from inventory import clock
-from inventory.auth.access import scope_condition
+from inventory.auth.access import restrict_to_scope
 from inventory.catalog.models import Material
 from inventory.db import db
 from inventory.norms.models import Norm, norm_materials
@@ -25,12 +25,6 @@ TRANSIT_LATE_DAYS = 3
 LIST_LIMIT = 200
 
 
-def _scoped(query, user, path_column):
-    if (condition := scope_condition(user, path_column)) is not None:
-        query = query.where(condition)
-    return query
-
-
 def _last_tested():
     return (sa.select(EquipmentTest.item_id, sa.func.max(EquipmentTest.tested_on).label("on"))
             .group_by(EquipmentTest.item_id).subquery())
@@ -39,7 +33,7 @@ def _last_tested():
 def untested_equipment(user, *, today: dt.date):
     """Equipment on the shelf that must be test-run and was not within 30 days (or never)."""
     last = _last_tested()
-    return _scoped(
+    return restrict_to_scope(
         sa.select(StockItem).join(Site, StockItem.site_id == Site.id)
         .join(Material, StockItem.material_id == Material.id)
         .outerjoin(last, last.c.item_id == StockItem.id)
@@ -56,13 +50,13 @@ def _lots(user, *, since: dt.date | None, before: dt.date):
              .order_by(StockItem.expiry_date, StockItem.id))
     if since is not None:
         query = query.where(StockItem.expiry_date >= since)
-    return _scoped(query, user, Site.path)
+    return restrict_to_scope(query, user, Site.path)
 
 
 def agreements_needing_attention(user, *, today: dt.date):
     """Agreement sites whose agreement ends within 60 days, or whose stock was not verified
     within 92 days (or ever)."""
-    return _scoped(
+    return restrict_to_scope(
         sa.select(Site).join(Agreement, Agreement.site_id == Site.id)
         .options(contains_eager(Site.agreement))
         .where(Site.active.is_(True), sa.or_(
@@ -85,7 +79,7 @@ def _alert_queries(user, *, today: dt.date, expiry_days: int) -> dict:
         "agreements_expiring": agreements_needing_attention(user, today=today),
         "transfers_late": late,
         # One per site and group of norms, as the shortfall report lists them (norm_groups).
-        "shortfalls": _scoped(sa.select(short.c.site_id, group_of(short.c.norm_id, norm_groups()))
+        "shortfalls": restrict_to_scope(sa.select(short.c.site_id, group_of(short.c.norm_id, norm_groups()))
                               .join(Site, Site.id == short.c.site_id)
                               .where(short.c.usable < short.c.required).distinct(), user, Site.path),
     }
@@ -126,7 +120,7 @@ def readiness(user, *, today: dt.date | None = None) -> dict[int, dict]:
     """
     today = today or clock.today()
     short = shortfall_rows(today=today).subquery()
-    rows = db.session.execute(_scoped(
+    rows = db.session.execute(restrict_to_scope(
         sa.select(short.c.site_id, Norm.readiness, Norm.name, short.c.required, short.c.usable)
         .join(Norm, Norm.id == short.c.norm_id).join(Site, Site.id == short.c.site_id),
         user, Site.path)).all()
@@ -135,7 +129,7 @@ def readiness(user, *, today: dt.date | None = None) -> dict[int, dict]:
                                                    == StockItem.material_id)
         .join(Norm, sa.and_(Norm.id == norm_materials.c.norm_id,
                             Norm.readiness.in_(("comms", "power")))))}
-    expiring = set(db.session.scalars(_scoped(
+    expiring = set(db.session.scalars(restrict_to_scope(
         sa.select(StockItem.site_id).join(Site, StockItem.site_id == Site.id)
         .join(norm_materials, norm_materials.c.material_id == StockItem.material_id)
         .join(Norm, sa.and_(Norm.id == norm_materials.c.norm_id,

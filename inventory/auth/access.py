@@ -114,6 +114,13 @@ def scope_condition(user, path_column):
     return sa.or_(*(path_column.startswith(own.path, autoescape=True) for own in user.sites))
 
 
+def restrict_to_scope(query, user, path_column):
+    """``query`` limited to the user's subtrees by ``path_column`` (unchanged for everywhere)."""
+    if (condition := scope_condition(user, path_column)) is not None:
+        query = query.where(condition)
+    return query
+
+
 class CommandLine:
     """The actor behind command-line work: whoever runs it already holds the server."""
 

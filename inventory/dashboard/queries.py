@@ -7,7 +7,7 @@ from collections import Counter
 import sqlalchemy as sa
 
 from inventory import clock
-from inventory.auth.access import scope_condition
+from inventory.auth.access import restrict_to_scope
 from inventory.db import db
 from inventory.norms.models import Norm
 from inventory.norms.queries import shortfall_rows
@@ -17,17 +17,11 @@ from inventory.stock.models import StockItem
 MAP_WIDTH, MAP_HEIGHT, MAP_MARGIN = 1000, 640, 40
 
 
-def _scoped(query, user):
-    if (condition := scope_condition(user, Site.path)) is not None:
-        query = query.where(condition)
-    return query
-
-
 def map_points(user, colours: dict[int, dict]) -> list[dict]:
     """Active sites with coordinates, projected into the map's box (north up, true proportions)."""
-    sites = db.session.scalars(_scoped(
+    sites = db.session.scalars(restrict_to_scope(
         sa.select(Site).where(Site.active.is_(True), Site.latitude.is_not(None))
-        .order_by(Site.path), user)).all()
+        .order_by(Site.path), user, Site.path)).all()
     if not sites:
         return []
     lat_mid = sum(s.latitude for s in sites) / len(sites)
@@ -46,11 +40,11 @@ def map_points(user, colours: dict[int, dict]) -> list[dict]:
 def coverage(user) -> tuple[list[str], list[dict]]:
     """The county depot and town rooms × their norms: usable as a share of required."""
     rows = shortfall_rows().subquery()
-    found = db.session.execute(_scoped(
+    found = db.session.execute(restrict_to_scope(
         sa.select(Site.code, Site.name, Site.path, Norm.name, rows.c.required, rows.c.usable)
         .join(Site, Site.id == rows.c.site_id).join(Norm, Norm.id == rows.c.norm_id)
         .where(Site.kind.in_(("county_depot", "town_store")))
-        .order_by(Site.path, Norm.name), user)).all()
+        .order_by(Site.path, Norm.name), user, Site.path)).all()
     columns: list[str] = []
     table: dict[str, dict] = {}
     for code, name, _path, norm, required, usable in found:
@@ -70,12 +64,12 @@ def expiry_by_month(user, *, months: int = 12) -> list[dict]:
     today = clock.today()
     end = dt.date(today.year + (today.month - 1 + months) // 12,
                   (today.month - 1 + months) % 12 + 1, 1)
-    rows = db.session.execute(_scoped(
+    rows = db.session.execute(restrict_to_scope(
         sa.select(StockItem.expiry_date, sa.func.count(), sa.func.sum(StockItem.quantity))
         .join(Site, StockItem.site_id == Site.id)
         .where(StockItem.status == "available", StockItem.quantity > 0,
                StockItem.expiry_date >= today, StockItem.expiry_date < end)
-        .group_by(StockItem.expiry_date), user)).all()
+        .group_by(StockItem.expiry_date), user, Site.path)).all()
     lots, units = Counter(), Counter()
     for expiry, count, quantity in rows:
         lots[(expiry.year, expiry.month)] += count

@@ -9,7 +9,7 @@ from sqlalchemy.orm import aliased
 from sqlalchemy.sql.functions import FunctionElement
 
 from inventory import clock
-from inventory.auth.access import scope_condition
+from inventory.auth.access import restrict_to_scope
 from inventory.catalog.models import Material
 from inventory.db import db
 from inventory.norms.models import Norm, norm_materials
@@ -96,8 +96,7 @@ def shortfalls(user, *, site=None, include_sub_sites=True, everything=False,
     query = (rows.add_columns(Site.code, Norm.name, Norm.hazard)
              .join(Site, Site.id == columns.site_id).join(Norm, Norm.id == columns.norm_id)
              .order_by(Site.path, Norm.name, Norm.id))
-    if (condition := scope_condition(user, Site.path)) is not None:
-        query = query.where(condition)
+    query = restrict_to_scope(query, user, Site.path)
     if site is not None:
         query = query.where(Site.path.startswith(site.path, autoescape=True) if include_sub_sites
                             else Site.id == site.id)
@@ -161,9 +160,10 @@ def shortfall_rollup(user, *, level: str, today: dt.date | None = None) -> list[
     per group of norms, the binding requirements and usable stock of its sites in total, and the
     sum of their shortfalls — one site's surplus never covers another's gap."""
     kind = {"town": "town_store", "county": "county_depot"}[level]
-    areas = dict(db.session.execute(_scoped_sites(user, sa.select(Site.path, Site.code)
-                                                  .where(Site.kind == kind))).all())
-    paths = dict(db.session.execute(_scoped_sites(user, sa.select(Site.code, Site.path))).all())
+    areas = dict(db.session.execute(restrict_to_scope(
+        sa.select(Site.path, Site.code).where(Site.kind == kind), user, Site.path)).all())
+    paths = dict(db.session.execute(restrict_to_scope(
+        sa.select(Site.code, Site.path), user, Site.path)).all())
     totals: dict[tuple, dict] = {}
     for row in binding_shortfalls(user, everything=True, today=today):
         # The site's area is the one of its ancestors (or itself) of that kind: "/1/4/17/" lies
@@ -178,9 +178,3 @@ def shortfall_rollup(user, *, level: str, today: dt.date | None = None) -> list[
             total["usable"] += row["usable"]
             total["shortfall"] += row["shortfall"]
     return sorted(totals.values(), key=lambda total: (paths[total["area"]], total["name"]))
-
-
-def _scoped_sites(user, query):
-    if (condition := scope_condition(user, Site.path)) is not None:
-        query = query.where(condition)
-    return query
