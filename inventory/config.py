@@ -53,6 +53,10 @@ def from_environment() -> dict:
         "API_TOKEN_DAYS": int(os.environ.get("API_TOKEN_DAYS", "30")),
         # A loan given no due date is due back this many days after it went out.
         "LOAN_DAYS": int(os.environ.get("LOAN_DAYS", "30")),
+        # The issuing unit named at the head of every printed document (发放单, 入库单, 调拨单…).
+        "ORGANIZATION_NAME": os.environ.get("ORGANIZATION_NAME", "高台县应急管理局"),
+        # A receipt of countable boxes offers one label per unit up to this many.
+        "LABEL_COPIES_LIMIT": int(os.environ.get("LABEL_COPIES_LIMIT", "200")),
         # How long a login lasts on a phone; Flask's own default (31 days) is not ours.
         "PERMANENT_SESSION_LIFETIME": dt.timedelta(days=int(os.environ.get("SESSION_DAYS", "14"))),
         "LOGIN_FAILURES_PER_ACCOUNT": int(os.environ.get("LOGIN_FAILURES_PER_ACCOUNT", "10")),

@@ -3,58 +3,14 @@ issue form fills itself by scanning (QUALITY.md; issue 4 acceptance)."""
 
 import io
 import re
-from pathlib import Path
 
 import pytest
-import segno
 from PIL import Image
 from playwright.sync_api import expect
 
-from tests.conftest import CHROMIUM, CHROMIUM_ARGS, missing
 from tests.factories import PASSWORD, receive
 
 pytestmark = pytest.mark.browser
-
-
-def write_y4m(path, payloads, *, width=640, height=480, fps=10, seconds_each=1.5):
-    """A camera clip showing each QR code in turn (then the camera loops it)."""
-    frames = []
-    for payload in payloads:
-        buffer = io.BytesIO()
-        segno.make_qr(payload, error="m", boost_error=False).save(buffer, kind="png", scale=7,
-                                                                   border=4)
-        code = Image.open(buffer).convert("L")
-        frame = Image.new("L", (width, height), 255)
-        frame.paste(code, ((width - code.width) // 2, (height - code.height) // 2))
-        frames += [frame.tobytes()] * int(fps * seconds_each)
-    chroma = bytes([128]) * ((width // 2) * (height // 2))
-    with open(path, "wb") as f:
-        f.write(f"YUV4MPEG2 W{width} H{height} F{fps}:1 Ip A1:1 C420jpeg\n".encode())
-        for luma in frames:
-            f.write(b"FRAME\n" + luma + chroma + chroma)
-
-
-@pytest.fixture
-def camera_page(browser_type, tmp_path):
-    """Open a page in a Chromium whose camera films the given scan URLs."""
-    if not Path(CHROMIUM).exists():
-        missing("Chromium is not installed (apt-get install chromium)")
-    browsers = []
-
-    def open_with(payloads):
-        clip = tmp_path / "camera.y4m"
-        write_y4m(clip, payloads)
-        browser = browser_type.launch(executable_path=CHROMIUM, args=[
-            *CHROMIUM_ARGS, "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream",
-            f"--use-file-for-fake-video-capture={clip}"])
-        browsers.append(browser)
-        context = browser.new_context(locale="zh-CN", viewport={"width": 360, "height": 740},
-                                      permissions=["camera"])
-        return context.new_page()
-
-    yield open_with
-    for browser in browsers:
-        browser.close()
 
 
 def _log_in(page, base, path):
