@@ -6,12 +6,14 @@ from flask import Flask, has_request_context, request, session
 from flask.globals import request_ctx
 from flask_babel import get_locale, get_translations
 from flask_login import current_user
+from jinja2 import pass_context
 
+from inventory import navigation
 from inventory.audit.models import ACTION_NAMES, ENTITY_NAMES
 from inventory.audit.queries import FIELD_NAMES, audit_value
 from inventory.auth.access import can, can_somewhere
 from inventory.auth.models import ROLE_NAMES
-from inventory.catalog.models import TRACKING_NAMES
+from inventory.catalog.models import TRACKING_NAMES, UNIT_NAMES
 from inventory.extensions import babel
 from inventory.labels.codes import format_label
 from inventory.norms.models import READINESS_NAMES
@@ -37,7 +39,7 @@ NAMES = {"KIND_NAMES": KIND_NAMES, "HAZARD_NAMES": HAZARD_NAMES, "ROLE_NAMES": R
          "SOURCE_NAMES": SOURCE_NAMES, "RECIPIENT_NAMES": RECIPIENT_NAMES,
          "CONDITION_NAMES": CONDITION_NAMES, "REASON_NAMES": REASON_NAMES,
          "MOVEMENT_NAMES": MOVEMENT_NAMES, "READINESS_NAMES": READINESS_NAMES,
-         "TEST_RESULT_NAMES": TEST_RESULT_NAMES}
+         "TEST_RESULT_NAMES": TEST_RESULT_NAMES, "UNIT_NAMES": UNIT_NAMES}
 
 
 def select_locale() -> str | None:
@@ -87,6 +89,18 @@ class _RenderedNames(Mapping):
         return len(self._names)
 
 
+def unit_name(unit: str) -> str:
+    """A unit of measure in the page's language (顶 → pcs in English); others as entered."""
+    name = UNIT_NAMES.get(unit)
+    return str(name) if name is not None else unit
+
+
+@pass_context
+def _unit_filter(context, unit: str) -> str:
+    """``{{ m.unit|unit }}``: through the render's table, so a 50-line list translates 顶 once."""
+    return context["UNIT_NAMES"].get(unit, unit)
+
+
 def mask_id_number(number: str) -> str:
     """An ID number as pages show it: the first three and last four characters."""
     if len(number) <= 7:
@@ -108,8 +122,11 @@ def init_app(app: Flask, translations_directory: str) -> None:
         return {"can": lambda permission, site=None: can(current_user, permission, site),
                 "can_somewhere": lambda permission: can_somewhere(current_user, permission),
                 "current_locale": lambda: str(get_locale()),
+                "nav_menu": lambda: navigation.menu(current_user),
+                "nav_tabs": lambda: navigation.tabs(current_user),
                 **{name: _RenderedNames(table) for name, table in NAMES.items()}}
 
     app.add_template_filter(audit_value)
     app.add_template_filter(format_label, "label")
     app.add_template_filter(mask_id_number, "mask_id")
+    app.add_template_filter(_unit_filter, "unit")

@@ -288,7 +288,7 @@ WRITING_SQL = re.compile(r"\s*(INSERT|UPDATE|DELETE|REPLACE|MERGE|CREATE|DROP|AL
 # Which document or catalog entry a URL argument names, by endpoint (sites otherwise).
 NUMBER_OF = {"stock.receipt": "receipt", "labels.receipt_labels": "receipt",
              "stock.transfer": "transfer", "stock.receive_transfer": "transfer",
-             "api.get_transfer": "transfer", "api.get_return": "return"}
+             "api.get_transfer": "transfer", "api.get_return": "return", "stock.return_slip": "return"}
 CODE_OF = {"catalog.show": "material", "catalog.edit": "material", "api.get_material": "material",
            "catalog.edit_category": "category"}
 QUERY_OF = {"labels.item_labels": "site"}  # a required query argument

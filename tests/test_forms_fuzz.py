@@ -55,6 +55,7 @@ FORMS = {
                            "per_person", "readiness"],
     "/stock/issues/{issue}/return": ["idempotency_key", "lines-0-issue_line", "lines-0-quantity",
                                      "lines-0-condition", "note"],
+    "/stock/issues/{issue}/reverse": ["idempotency_key", "note"],
     "/stock/item/{water}/adjust": ["idempotency_key", "delta", "reason", "note"],
     "/stock/item/{generator}/test": ["idempotency_key", "result", "tested_on", "note"],
     "/stock/transfers/{requested}/dispatch": ["idempotency_key"],

@@ -51,6 +51,7 @@ ROUTE_VALUES = {
     "stock.test_run": {"label": "generator"},
     "stock.issue_slip": {"number": "issue"},
     "stock.give_back": {"number": "issue"},
+    "stock.return_slip": {"number": "return"},
     "stock.receipt": {"number": "receipt"},
     "stock.transfer": {"number": "transfer"},
     "stock.receive_transfer": {"number": "transfer"},

@@ -162,3 +162,16 @@ def readiness(user, *, today: dt.date | None = None) -> dict[int, dict]:
                   else READINESS_GREEN)
         result[site_id] = {"colour": colour, "reasons": site["red"] or site["amber"]}
     return result
+
+
+def counts_by_site(user, *, today: dt.date | None = None) -> dict[str, dict[int, int]]:
+    """Expired lots and untested equipment per site, as alert_counts counts them:
+    {"expired": {site_id: n}, "untested_equipment": {site_id: n}} (one grouped query each)."""
+    today = today or clock.today()
+    found = {}
+    for name, query in (("expired", _lots(user, since=None, before=today)),
+                        ("untested_equipment", untested_equipment(user, today=today))):
+        listed = query.order_by(None).subquery()
+        found[name] = {site_id: int(count) for site_id, count in db.session.execute(
+            sa.select(listed.c.site_id, sa.func.count()).group_by(listed.c.site_id))}
+    return found

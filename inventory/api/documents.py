@@ -18,9 +18,9 @@ from inventory.stock.models import (
     Issue,
     Return,
 )
-from inventory.stock.schemas import ISSUE, RETURN, TRANSFER, TRANSFER_RECEIPT
+from inventory.stock.schemas import ISSUE, ISSUE_REVERSAL, RETURN, TRANSFER, TRANSFER_RECEIPT
 from inventory.templating import mask_id_number
-from inventory.validation import String
+from inventory.validation import String, load
 
 
 def _id_number(issue: Issue) -> str:
@@ -41,8 +41,11 @@ ISSUE_ANSWER = Shape({
     "lines": ListOf(Shape({
         "id": Int(), "label": Str("item.label"), "material": Str("item.material.code"),
         "quantity": Int(), "returnable": Bool("is_loan"), "due_back": IsoDate("due_date", nullable=True),
-        "outstanding": Int(minimum=0),
+        "outstanding": Int(minimum=0, description="未归还数量；已冲销的发放单为 0"),
     })),
+    "reversed_at": IsoDateTime(nullable=True, description="冲销时间；未冲销为 null"),
+    "reversed_by": Str("reversed_by.username", nullable=True, description="冲销人"),
+    "reversal_note": Str(description="冲销原因；未冲销为空"),
 }, name="Issue")
 
 RETURN_ANSWER = Shape({
@@ -112,6 +115,16 @@ def _document(model, number: str, site):
 def get_issue(number):
     """One issue document."""
     return _document(Issue, number, lambda issue: issue.site)
+
+
+@route.post("/issues/<number>/reverse", "冲销发放单：物资退回发放站点，借用作废（管理员）",
+            params=ISSUE_NUMBER, body=ISSUE_REVERSAL, answers=ISSUE_ANSWER, idempotent=True)
+def reverse_issue(number):
+    """冲销 a mistaken issue whole: each line's goods go back to the issuing site by a movement that
+    reverses the line's own, and its loans no longer count. Only before anything of it came back
+    (else 409 invalid_state), and once (again → 409 invalid_state)."""
+    fields = load(ISSUE_REVERSAL, json_body())
+    return services.reverse_issue(actor=g.api_user, number=number, note=fields["note"])
 
 
 @route.post("/returns", "归还", body=RETURN, answers=RETURN_ANSWER, status=201, idempotent=True)

@@ -37,9 +37,14 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "stock.adjust": frozenset({"admin", "manager", "keeper"}),
     # The permission follows the effect, not the reason the client names: whatever lowers the
     # books outside an issue, a loan's return or an approved stocktake (a downward adjustment
-    # for any reason, a loan returned as lost, a reversal) needs a manager (DESIGN.md: managers
-    # approve write-offs).
+    # for any reason, a loan returned as lost) needs a manager (DESIGN.md: managers approve
+    # write-offs).
     "stock.reduce": frozenset({"admin", "manager"}),
+    # 冲销 says a record should never have been booked, whichever way the books then move: a
+    # receipt or adjustment reversed, or a whole issue — its goods back on the shelf and the
+    # recipient's signed record and loans void. That rewrites what the ledger says happened, so
+    # it is a manager's correction; the keeper who made the mistake asks one.
+    "stock.reverse": frozenset({"admin", "manager"}),
     "norms.edit": frozenset({"admin", "manager"}),
     "stock.test": frozenset({"admin", "manager", "keeper"}),
 }

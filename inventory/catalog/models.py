@@ -9,6 +9,15 @@ from inventory.db import db
 # The code tuple is the keys of its display names.
 TRACKING_NAMES = {"lot": _l("按批次"), "serial": _l("按序列号（一物一码）")}
 TRACKING = tuple(TRACKING_NAMES)
+# Units are a short closed list in practice (the national catalog's); each has a name in every
+# language the pages speak. A unit not listed shows as entered.
+UNIT_NAMES = {"个": _l("个"), "件": _l("件"), "公斤": _l("公斤"), "具": _l("具"), "副": _l("副"),
+              "包": _l("包"), "升": _l("升"), "双": _l("双"), "只": _l("只"), "台": _l("台"),
+              "吨": _l("吨"), "套": _l("套"), "平方米": _l("平方米"), "床": _l("床"), "张": _l("张"),
+              "把": _l("把"), "提": _l("提"), "支": _l("支"), "条": _l("条"), "架": _l("架"),
+              "根": _l("根"), "桶": _l("桶"), "瓶": _l("瓶"), "盒": _l("盒"), "立方米": _l("立方米"),
+              "箱": _l("箱"), "罐": _l("罐"), "艘": _l("艘"), "节": _l("节"), "袋": _l("袋"),
+              "部": _l("部"), "顶": _l("顶"), "块": _l("块"), "盏": _l("盏"), "卷": _l("卷")}
 
 
 class Category(db.Model):

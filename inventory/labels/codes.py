@@ -23,3 +23,15 @@ def normalize_label(text: str) -> str:
 def format_label(label: str) -> str:
     """A label in groups of four, for reading aloud and typing."""
     return "-".join(label[i:i + 4] for i in range(0, len(label), 4))
+
+
+def one_slip_apart(typed: str, label: str) -> bool:
+    """Could ``typed`` be ``label`` with one slip of the hand: one character wrong, or two
+    neighbours swapped? (A label missing or gaining a character is caught by its length.)"""
+    if len(typed) != len(label) or typed == label:
+        return False
+    differ = [i for i, (a, b) in enumerate(zip(typed, label, strict=True)) if a != b]
+    if len(differ) == 1:
+        return True
+    return (len(differ) == 2 and differ[1] == differ[0] + 1
+            and typed[differ[0]] == label[differ[1]] and typed[differ[1]] == label[differ[0]])

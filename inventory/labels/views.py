@@ -1,6 +1,10 @@
 """Scanning and labels: /s/<label> (what any phone camera opens), the in-app scanner, QR images
 and label sheets as PDF."""
 
+import re
+import unicodedata
+from dataclasses import dataclass
+from urllib.parse import quote
 
 import sqlalchemy as sa
 from flask import (
@@ -15,26 +19,37 @@ from flask import (
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from inventory import clock
-from inventory.auth.access import authorize, authorize_or_hide
+from inventory.auth.access import authorize, authorize_or_hide, can
 from inventory.catalog.models import Material
 from inventory.db import db
 from inventory.errors import NotFound, Unavailable, ValidationError
 from inventory.labels import pdf, qr
-from inventory.labels.codes import format_label, normalize_label
+from inventory.labels.codes import LABEL_LENGTH, format_label, normalize_label, one_slip_apart
+from inventory.sites.models import Site
 from inventory.sites.queries import visible_sites
 from inventory.sites.services import get_site
-from inventory.stock import queries
-from inventory.stock.models import STATUSES, Receipt, StockItem
+from inventory.stock import queries, services
+from inventory.stock.models import STATUS_NAMES, STATUSES, Receipt, StockItem
 from inventory.stock.views.common import scanned_item
+from inventory.templating import unit_name
 
 blueprint = Blueprint("labels", __name__)
 
 # A label sheet is for a storeroom shelf, not the whole province; more must be filtered first.
+# (Never fewer than LABEL_COPIES_LIMIT: one item at the most copies allowed always prints.)
 MAX_LABELS = 2000
 LAYOUT_NAMES = {"a4": "A4 3×8（70×37 毫米）", "thermal": "热敏标签 50×30 毫米"}
+# What a PDF's file name calls its layout.
+LAYOUT_WORDS = {"a4": "A4", "thermal": _l("热敏")}
+# Units of weight, volume, length or area: a lot counted in these is not a number of boxes, so it
+# gets one label, not one per kilogram.
+MEASURED_UNITS = frozenset({"公斤", "千克", "克", "斤", "吨", "升", "毫升", "米", "厘米", "毫米", "千米",
+                            "平方米", "立方米", "kg", "g", "t", "l", "ml", "m", "cm", "mm", "km", "m²",
+                            "m³", "m2", "m3"})
 
 
 @blueprint.get("/s/<label>")
@@ -71,14 +86,41 @@ def scanner():
 @blueprint.get("/scan/lookup/<label>")
 @login_required
 def lookup(label):
-    """What a scanned label is, for the running list of a form being filled in by scanning."""
+    """What a scanned or typed label is, for the card of a line form being filled in (JSON).
+
+    An unknown label (or one the user may not see: the same answer) counts towards the
+    label-guessing limit like any miss; with ``?site=`` it may come with a near miss among that
+    site's own labels, which the user may see anyway: one slip of the hand from what was typed.
+    """
     try:
         item = scanned_item(label)
     except NotFound:
-        return jsonify(error=_("未知或无权查看的标签")), 404
-    return jsonify(label=item.label, material=item.material.name, unit=item.material.unit,
-                   quantity=item.quantity, status=item.status, site=item.site.code,
-                   serial=item.serial, lot=item.lot)
+        return jsonify(error=_("未知或无权查看的标签"), suggestion=_near_miss(label)), 404
+    today = clock.today()
+    usable = (item.status == "available" and item.quantity > 0
+              and not (item.expiry_date and item.expiry_date < today))
+    return jsonify(label=item.label, label_text=format_label(item.label), material=item.material.name,
+                   unit=unit_name(item.material.unit), quantity=item.quantity, status=item.status,
+                   status_name=str(STATUS_NAMES[item.status]), site=item.site.code,
+                   site_name=item.site.name, serial=item.serial, lot=item.lot,
+                   expiry=item.expiry_date.isoformat() if item.expiry_date else None,
+                   returnable=item.material.returnable, usable=usable)
+
+
+def _near_miss(typed: str) -> dict | None:
+    """A label of ``?site=`` one slip from ``typed``, with its material; None when none is."""
+    code = request.args.get("site", "")
+    typed = normalize_label(typed)
+    if not code or len(typed) != LABEL_LENGTH:
+        return None
+    site = db.session.scalar(sa.select(Site).where(Site.code == code))
+    if site is None or not can(current_user, "stock.view", site):
+        return None
+    close = [known for known in queries.labels_at(site) if one_slip_apart(typed, known)]
+    if len(close) != 1:
+        return None  # two candidates: a guess either way would mislead
+    item = services.visible_item(current_user, close[0])
+    return {"label": item.label, "label_text": format_label(item.label), "material": item.material.name}
 
 
 @blueprint.get("/labels/qr/<label>.svg")
@@ -103,9 +145,75 @@ def label_text(item: StockItem) -> pdf.LabelText:
                          details=tuple(details), code=format_label(item.label))
 
 
-def _layout() -> str:
+def default_copies(material: Material, received: int, limit: int) -> int:
+    """How many labels each item of a receipt gets unless a number is typed: one per unit for a
+    lot of countable things (boxes, tents) of at most ``limit``; otherwise one (a serial item,
+    a lot measured by weight or volume, a lot of more than ``limit``)."""
+    if material.tracking == "lot" and material.unit.lower() not in MEASURED_UNITS and received <= limit:
+        return received
+    return 1
+
+
+@dataclass(frozen=True)
+class ReceiptCopies:
+    """What the print form of a receipt offers: the copies per item, and why."""
+
+    copies: int
+    items: int
+    limit: int
+    label: str
+    help: str
+    cells: int = pdf.LAYOUTS["a4"].per_page
+
+
+@blueprint.app_template_global()
+def receipt_copies(receipt: Receipt, items: list[StockItem]) -> ReceiptCopies:
+    """The copies the receipt page's print form offers (labels/_receipt_print.html)."""
+    limit = current_app.config["LABEL_COPIES_LIMIT"]
+    material, unit = receipt.material, receipt.material.unit
+    if material.tracking == "serial":
+        return ReceiptCopies(1, len(items), limit, _("每件张数"),
+                             _("一物一码，共 %(n)d 件，默认每件 1 张", n=len(items)))
+    copies = default_copies(material, receipt.quantity, limit)
+    if unit.lower() in MEASURED_UNITS:
+        why = _("按%(unit)s计量，默认印 1 张；需要更多请填写（最多 %(limit)d 张）", unit=unit, limit=limit)
+    elif copies == 1 and receipt.quantity > limit:
+        why = _("共 %(n)d %(unit)s，超过每次 %(limit)d 张的上限，默认印 1 张；需要几张请填写",
+                n=receipt.quantity, unit=unit, limit=limit)
+    else:
+        why = _("每%(unit)s一张，共 %(n)d %(unit)s", unit=unit, n=receipt.quantity)
+    return ReceiptCopies(copies, len(items), limit, _("标签张数"), why)
+
+
+def _whole_number(name: str, low: int, high: int, problem: str) -> int | None:
+    """The whole number ``low``..``high`` sent as ``name``, None if left blank.
+
+    Raises ValidationError with ``problem`` when it is anything else."""
+    # A phone's Chinese keyboard may send full-width digits (７): they count as digits.
+    text = unicodedata.normalize("NFKC", request.args.get(name, "")).strip()
+    if not text:
+        return None
+    # The length first: int() refuses a string of thousands of digits (a 500, not a message).
+    if not (text.isascii() and text.isdigit() and len(text) <= 9) or not low <= int(text) <= high:
+        raise ValidationError({name: problem}, message=problem)
+    return int(text)
+
+
+def _sheet() -> tuple[str, int]:
+    """The layout asked for (A4 unless thermal) and the A4 cell to start at (1 unless told).
+
+    Raises ValidationError for a start cell that is not on the sheet."""
     layout = request.args.get("format", "a4")
-    return layout if layout in pdf.LAYOUTS else "a4"
+    layout = layout if layout in pdf.LAYOUTS else "a4"
+    cells = pdf.LAYOUTS[layout].per_page
+    if cells == 1:
+        return layout, 1  # thermal labels come one by one: no cell to start at
+    problem = _("起始格须为 1 到 %(n)d 之间的整数（从左到右、从上到下数）", n=cells)
+    return layout, _whole_number("start", 1, cells, problem) or 1
+
+
+def _max_labels() -> int:
+    return max(MAX_LABELS, current_app.config["LABEL_COPIES_LIMIT"])
 
 
 def _font_missing() -> Unavailable:
@@ -113,27 +221,54 @@ def _font_missing() -> Unavailable:
     return Unavailable(_("服务器缺少中文字体，无法生成标签（请安装 fonts-wqy-zenhei）"))
 
 
-def _pdf_response(items, name: str):
-    if not items:
-        raise NotFound()
-    if len(items) > MAX_LABELS:
-        too_many = _("一次最多打印 %(n)d 张标签，请按物资或状态筛选", n=MAX_LABELS)
-        raise ValidationError({"labels": too_many}, message=too_many)
+# Characters a file name may not hold on Windows, Android or a USB stick, and runs of spaces.
+_UNSAFE_IN_NAMES = re.compile(r'[\\/:*?"<>|\x00-\x1f\x7f\s]+')
+_UNSAFE_IN_ASCII = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def content_disposition(what: list[str], ascii_what: list[str], count: int, layout: str) -> str:
+    """An inline Content-Disposition whose file name says what the PDF holds, e.g.
+    标签-RK-2026-000001-瓶装饮用水-50张-A4.pdf, with an ASCII name for clients that cannot read
+    RFC 5987 (labels-RK-2026-000001-50-a4.pdf)."""
+    parts = [_("标签"), *what, _("%(n)d张", n=count), str(LAYOUT_WORDS[layout])]
+    name = "-".join(_UNSAFE_IN_NAMES.sub("_", part).strip("_") for part in parts if part) + ".pdf"
+    fallback = "-".join(_UNSAFE_IN_ASCII.sub("_", part).strip("_")
+                        for part in ["labels", *ascii_what, str(count), layout] if part) + ".pdf"
+    return f"inline; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
+
+
+def _pdf_response(texts: list[pdf.LabelText], disposition: str, layout: str, start: int) -> Response:
     try:
-        document = pdf.render([label_text(item) for item in items], _layout())
+        document = pdf.render(texts, layout, start)
     except pdf.FontMissing:
         raise _font_missing() from None
-    return Response(document, mimetype="application/pdf", headers={
-        "Content-Disposition": f'inline; filename="{name}.pdf"'})
+    return Response(document, mimetype="application/pdf",
+                    headers={"Content-Disposition": disposition})
+
+
+def _too_many(problem: str) -> ValidationError:
+    return ValidationError({"labels": problem}, message=problem)
 
 
 @blueprint.get("/labels/receipt/<number>.pdf")
 @login_required
 def receipt_labels(number):
-    """Labels for everything a receipt filled, printed right after receiving."""
+    """Labels for everything a receipt filled, printed right after receiving: each item as many
+    times as asked (``copies``, by default one per box of a lot), from cell ``start`` of an A4 sheet."""
     receipt = queries.get_document(Receipt, number)
     authorize(current_user, "stock.view", receipt.site)
-    return _pdf_response(queries.document_items(number), f"labels-{number}")
+    items = queries.document_items(number)
+    if not items:
+        raise NotFound()
+    layout, start = _sheet()
+    offer = receipt_copies(receipt, items)
+    copies = _whole_number("copies", 1, offer.limit,
+                           _("标签张数须为 1 到 %(n)d 之间的整数", n=offer.limit)) or offer.copies
+    if copies * len(items) > _max_labels():
+        raise _too_many(_("一次最多打印 %(n)d 张标签，请减少张数", n=_max_labels()))
+    texts = [text for item in items for text in [label_text(item)] * copies]
+    disposition = content_disposition([number, receipt.material.name], [number], len(texts), layout)
+    return _pdf_response(texts, disposition, layout, start)
 
 
 @blueprint.get("/labels/items.pdf")
@@ -148,8 +283,16 @@ def item_labels():
     query = queries.stock_items(current_user, site=site, material=material, status=status)
     if labels := request.args.getlist("label"):
         query = query.where(StockItem.label.in_([normalize_label(x) for x in labels]))
-    items = db.session.scalars(query.limit(MAX_LABELS + 1)).all()
-    return _pdf_response(items, f"labels-{site.code}")
+    items = db.session.scalars(query.limit(_max_labels() + 1)).all()
+    if not items:
+        raise NotFound()
+    if len(items) > _max_labels():
+        raise _too_many(_("一次最多打印 %(n)d 张标签，请按物资或状态筛选", n=_max_labels()))
+    layout, start = _sheet()
+    disposition = content_disposition(
+        [site.code, material.name if material else "", str(STATUS_NAMES[status]) if status else ""],
+        [site.code, material.code if material else "", status or ""], len(items), layout)
+    return _pdf_response([label_text(item) for item in items], disposition, layout, start)
 
 
 @blueprint.get("/labels/site/<code>.pdf")
@@ -158,14 +301,11 @@ def site_label(code):
     """A label for the storeroom door: its QR opens the site's stock."""
     site = get_site(code)
     authorize(current_user, "stock.view", site)
+    layout, start = _sheet()
     text = pdf.LabelText(payload=qr.site_scan_url(site.code), name=site.name,
                          details=(site.address,) if site.address else (), code=site.code)
-    try:
-        document = pdf.render([text], _layout())
-    except pdf.FontMissing:
-        raise _font_missing() from None
-    return Response(document, mimetype="application/pdf",
-                    headers={"Content-Disposition": f'inline; filename="site-{site.code}.pdf"'})
+    disposition = content_disposition([_("门牌二维码"), site.code, site.name], ["site", site.code], 1, layout)
+    return _pdf_response([text], disposition, layout, start)
 
 
 @blueprint.get("/labels/")
@@ -177,4 +317,5 @@ def index():
     materials = db.session.scalars(sa.select(Material).where(Material.active.is_(True))
                                    .order_by(Material.code)).all()
     return render_template("labels/index.html", sites=sites, materials=materials,
-                           layouts=LAYOUT_NAMES, chosen=request.args.get("site", ""))
+                           layouts=LAYOUT_NAMES, chosen=request.args.get("site", ""),
+                           cells=pdf.LAYOUTS["a4"].per_page)

@@ -1,11 +1,13 @@
 """Norm pages (managers edit; everyone reads) and the shortfall report."""
 
 import sqlalchemy as sa
-from flask import Blueprint, Response, render_template, request, url_for
+from flask import Blueprint, Response, current_app, render_template, request, url_for
+from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from inventory.auth.access import authorize
+from inventory import clock
+from inventory.auth.access import authorize, is_scoped
 from inventory.catalog.models import Material
 from inventory.db import db
 from inventory.forms import ConfirmForm, choices, collect, press, submit
@@ -112,17 +114,39 @@ def _report():
     return site, everything, rows, dict(db.session.execute(sa.select(Site.code, Site.name)).all())
 
 
+def _scope_name(site) -> str:
+    """Whose shortfalls a report lists: the site asked for and its sub-sites, the user's own
+    sites, or every site."""
+    if site is not None:
+        return _("%(site)s及下属站点", site=site.name)
+    if is_scoped(current_user):
+        return listing(own.name for own in current_user.sites) or _("无")
+    return _("全部站点")
+
+
 @blueprint.get("/shortfalls.xlsx")
 @login_required
 def shortfalls_workbook():
-    """The shortfall report as an Excel workbook with Chinese headers."""
-    _site, _everything, rows, names = _report()
+    """The shortfall report as an Excel workbook with Chinese headers: a title naming its scope,
+    the time it was made, and a filter on the header row."""
+    site, everything, rows, names = _report()
+    codes = {code for row in rows for code in row["materials"]}
+    units = dict(db.session.execute(sa.select(Material.code, Material.unit)
+                                    .where(Material.code.in_(codes))).all()) if codes else {}
+    title = _("%(organization)s%(report)s：%(scope)s",
+              organization=current_app.config["ORGANIZATION_NAME"],
+              report=_("储备定额清单（含已达标）") if everything else _("储备定额短缺清单"),
+              scope=_scope_name(site))
+    made = _("生成时间：%(at)s", at=format_datetime(clock.now(), "yyyy-MM-dd HH:mm zzzz"))
     document = workbook(_("储备短缺"), [_("站点编码"), _("站点"), _("定额"), _("物资编码"),
-                                        _("需要"), _("可用"), _("短缺"), _("依据定额")],
+                                        _("需要"), _("可用"), _("短缺"), _("单位"), _("依据定额")],
                         ([row["site"], names[row["site"]], row["name"], " ".join(row["materials"]),
-                          row["required"], row["usable"], row["shortfall"], norm_list(row["norms"])]
+                          row["required"], row["usable"], row["shortfall"],
+                          "/".join(dict.fromkeys(units[code] for code in row["materials"]
+                                                 if code in units)),
+                          norm_list(row["norms"])]
                          for row in rows),
-                        widths=[12, 24, 22, 26, 10, 10, 10, 30])
+                        widths=[12, 24, 22, 26, 10, 10, 10, 8, 30], title=title, note=made)
     return Response(document, mimetype="application/vnd.openxmlformats-officedocument."
                                         "spreadsheetml.sheet",
                     headers={"Content-Disposition": 'attachment; filename="shortfalls.xlsx"'})

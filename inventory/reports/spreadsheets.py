@@ -16,23 +16,34 @@ def neutralised(value):
     return value
 
 
-def workbook(sheet: str, headers: list[str], rows, *, widths: list[int] | None = None) -> bytes:
-    """One sheet with a bold header row; every string written as a string, never a formula."""
+def workbook(sheet: str, headers: list[str], rows, *, widths: list[int] | None = None,
+             title: str | None = None, note: str | None = None) -> bytes:
+    """One sheet: a title row and a note row (when given), then a bold header row that stays in
+    view and filters the rows below it; every string written as a string, never a formula."""
     buffer = io.BytesIO()
     book = xlsxwriter.Workbook(buffer, {"in_memory": True, "strings_to_formulas": False,
                                         "strings_to_numbers": False, "strings_to_urls": False})
     page = book.add_worksheet(sheet)
+    top = 0
+    if title is not None:
+        page.write_string(top, 0, neutralised(title), book.add_format({"bold": True, "font_size": 14}))
+        top += 1
+    if note is not None:
+        page.write_string(top, 0, neutralised(note), book.add_format({"font_color": "#5F6368"}))
+        top += 1
     bold = book.add_format({"bold": True, "bg_color": "#F2F2F2", "border": 1})
-    page.write_row(0, 0, headers, bold)
-    page.freeze_panes(1, 0)
-    for number, row in enumerate(rows, start=1):
+    page.write_row(top, 0, headers, bold)
+    page.freeze_panes(top + 1, 0)
+    last = top  # the last row written, for the filter's range
+    for last, row in enumerate(rows, start=top + 1):
         for column, value in enumerate(row):
             if isinstance(value, str):
-                page.write_string(number, column, neutralised(value))
+                page.write_string(last, column, neutralised(value))
             elif value is None:
-                page.write_blank(number, column, None)
+                page.write_blank(last, column, None)
             else:
-                page.write_number(number, column, value)
+                page.write_number(last, column, value)
+    page.autofilter(top, 0, last, len(headers) - 1)
     for column, width in enumerate(widths or []):
         page.set_column(column, column, width)
     book.close()

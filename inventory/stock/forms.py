@@ -30,8 +30,9 @@ from inventory.stock.models import (
     TEST_RESULT_NAMES,
 )
 
-# Rows a line form offers without JavaScript; app.js adds more on demand.
-BLANK_ROWS = 3
+# A line form starts with one empty row (a keeper scanning fills it and more appear); without
+# JavaScript "再加一行" is a page of its own, so the row count is the only fallback cost.
+BLANK_ROWS = 1
 
 
 class OnceForm(FlaskForm):
@@ -141,8 +142,8 @@ class ItemLineForm(LineForm):
     label = StringField(_l("或标签"), render_kw={"autocapitalize": "characters",
                                                "autocomplete": "off"})
     quantity = StringField(_l("数量"), render_kw={"inputmode": "numeric"})
-    due_back = StringField(_l("应还日期"), render_kw={"type": "date"},
-                           description=_l("可归还物资（借用）"))
+    due_back = StringField(_l("应还日期"), render_kw={"type": "date", "required": True},
+                           description=_l("可归还物资（借用）必填"))
 
     def texts(self) -> dict:
         texts = super().texts()
@@ -218,3 +219,11 @@ class AdjustForm(OnceForm):
                          validate_choice=False)
     note = StringField(_l("说明"))
     submit = SubmitField(_l("确认调整"))
+
+
+class IssueReversalForm(OnceForm):
+    """冲销发放单: why, and the button (app.js asks before it is sent: data-confirm)."""
+
+    note = StringField(_l("冲销原因"), render_kw={"required": True, "maxlength": 400},
+                       description=_l("如：物资选错；数量多填（应为 2，填成 20）"))
+    submit = SubmitField(_l("冲销"))

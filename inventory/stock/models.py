@@ -168,11 +168,22 @@ class Issue(db.Model):
     purpose: Mapped[str] = mapped_column(sa.String(500), default="")
     user_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=clock.now)
+    # 冲销: a mistaken issue undone whole (stock/services.py reverse_issue). The issue and its
+    # movements stay; from then on its lines owe nothing and no list counts them as loans.
+    reversed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    reversed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    reversal_note: Mapped[str] = mapped_column(sa.String(500), default="", server_default="")
 
     site: Mapped[Site] = relationship(lazy="joined", innerjoin=True)
-    user: Mapped[User | None] = relationship(lazy="joined")
+    user: Mapped[User | None] = relationship(foreign_keys=[user_id], lazy="joined")
+    reversed_by: Mapped[User | None] = relationship(foreign_keys=[reversed_by_id], lazy="joined")
     lines: Mapped[list["IssueLine"]] = relationship(back_populates="issue", lazy="selectin",
                                                     order_by="IssueLine.id")
+
+    @property
+    def has_returns(self) -> bool:
+        """Whether anything of it came back, damaged or lost: then it can no longer be reversed."""
+        return any(line.returned or line.damaged or line.lost for line in self.lines)
 
 
 class IssueLine(db.Model):
@@ -199,7 +210,10 @@ class IssueLine(db.Model):
 
     @property
     def outstanding(self) -> int:
-        return self.quantity - self.returned - self.damaged - self.lost if self.is_loan else 0
+        """What is still out on loan: nothing for a line that is no loan or of a reversed issue."""
+        if not self.is_loan or self.issue.reversed_at is not None:
+            return 0
+        return self.quantity - self.returned - self.damaged - self.lost
 
 
 class Return(db.Model):

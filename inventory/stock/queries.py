@@ -3,7 +3,7 @@
 import datetime as dt
 
 import sqlalchemy as sa
-from sqlalchemy.orm import aliased, contains_eager, joinedload
+from sqlalchemy.orm import aliased, contains_eager
 
 from inventory.auth.access import scope_condition
 from inventory.auth.models import User
@@ -16,6 +16,8 @@ from inventory.stock.models import (
     Issue,
     IssueLine,
     Movement,
+    Return,
+    ReturnLine,
     StockItem,
     Transfer,
     TransferLine,
@@ -85,7 +87,9 @@ def stock_summary(user, *, site=None, include_sub_sites=False) -> list[dict]:
     outstanding = IssueLine.quantity - IssueLine.returned - IssueLine.damaged - IssueLine.lost
     loans = (sa.select(StockItem.material_id, sa.func.sum(outstanding))
              .select_from(IssueLine).join(StockItem, IssueLine.item_id == StockItem.id)
-             .where(IssueLine.is_loan.is_(True), StockItem.site_id.in_(sites))
+             .join(Issue, IssueLine.issue_id == Issue.id)
+             .where(IssueLine.is_loan.is_(True), Issue.reversed_at.is_(None),
+                    StockItem.site_id.in_(sites))
              .group_by(StockItem.material_id))
     incoming = (sa.select(TransferLine.material_id, sa.func.sum(TransferLine.quantity))
                 .join(Transfer, TransferLine.transfer_id == Transfer.id)
@@ -160,18 +164,19 @@ def issues(user, *, site=None, outstanding=False):
     if site is not None:
         query = query.where(Issue.site_id == site.id)
     if outstanding:
-        query = query.where(sa.exists().where(
+        query = query.where(Issue.reversed_at.is_(None), sa.exists().where(
             IssueLine.issue_id == Issue.id, IssueLine.is_loan.is_(True),
             IssueLine.returned + IssueLine.damaged + IssueLine.lost < IssueLine.quantity))
     return query
 
 
 def loans(user, *, site=None, overdue_on=None):
-    """Loan lines with goods still out, soonest due first; ``overdue_on`` keeps the late ones."""
+    """Loan lines with goods still out, soonest due first; ``overdue_on`` keeps the late ones.
+    A reversed issue's lines are no loans (Issue.reversed_at)."""
     query = (sa.select(IssueLine).join(Issue, IssueLine.issue_id == Issue.id)
              .join(Site, Issue.site_id == Site.id)
              .options(contains_eager(IssueLine.issue))
-             .where(IssueLine.is_loan.is_(True),
+             .where(IssueLine.is_loan.is_(True), Issue.reversed_at.is_(None),
                     IssueLine.returned + IssueLine.damaged + IssueLine.lost < IssueLine.quantity)
              .order_by(IssueLine.due_date.is_(None), IssueLine.due_date, IssueLine.id))
     query = _in_scope(query, user, Site.path)
@@ -267,8 +272,9 @@ def ledger_size() -> tuple[int, int]:
 def open_loans_of(item: StockItem, limit: int = 10) -> list[IssueLine]:
     """Loan lines of this item with goods still out (who holds it), latest first."""
     return list(db.session.scalars(
-        sa.select(IssueLine).options(joinedload(IssueLine.issue)).where(
-            IssueLine.item_id == item.id, IssueLine.is_loan.is_(True),
+        sa.select(IssueLine).join(Issue, IssueLine.issue_id == Issue.id)
+        .options(contains_eager(IssueLine.issue)).where(
+            IssueLine.item_id == item.id, IssueLine.is_loan.is_(True), Issue.reversed_at.is_(None),
             IssueLine.returned + IssueLine.damaged + IssueLine.lost < IssueLine.quantity)
         .order_by(IssueLine.id.desc()).limit(limit)))
 
@@ -284,3 +290,31 @@ def tests_of(item: StockItem, limit: int = 20) -> list[EquipmentTest]:
     return list(db.session.scalars(sa.select(EquipmentTest).where(EquipmentTest.item_id == item.id)
                                    .order_by(EquipmentTest.tested_on.desc(), EquipmentTest.id.desc())
                                    .limit(limit)))
+
+
+def returns_of(issue: Issue) -> list[sa.Row]:
+    """The returns made against an issue (number and when), oldest first."""
+    return list(db.session.execute(sa.select(Return.number, Return.created_at)
+                                   .where(Return.issue_id == issue.id).order_by(Return.id)))
+
+
+def outstanding_after(document: Return) -> dict[int, int]:
+    """Per issue line of a return, what was still out once it was made: the figure its printed
+    归还单 shows however many returns came after it."""
+    back = (sa.select(ReturnLine.issue_line_id, sa.func.sum(ReturnLine.quantity))
+            .where(ReturnLine.issue_line_id.in_([line.issue_line_id for line in document.lines]),
+                   ReturnLine.return_id <= document.id)
+            .group_by(ReturnLine.issue_line_id))
+    quantities = {line.issue_line_id: line.issue_line.quantity for line in document.lines}
+    return {line_id: quantities[line_id] - returned for line_id, returned in db.session.execute(back)}
+
+
+def labels_at(site: Site) -> list[str]:
+    """The labels of the items on a site's books (not disposed), for a near-miss suggestion."""
+    return list(db.session.scalars(sa.select(StockItem.label).where(
+        StockItem.site_id == site.id, StockItem.status != "disposed")))
+
+
+def count_of(query) -> int:
+    """How many rows ``query`` would give."""
+    return db.session.scalar(sa.select(sa.func.count()).select_from(query.order_by(None).subquery()))

@@ -90,3 +90,9 @@ EQUIPMENT_TEST = Object({
 })
 
 REVERSAL = Object({"note": NOTE})
+
+# Why a whole issue is reversed (冲销发放单) is kept on the issue and on every movement it
+# appends, after "冲销 FF-…：", within the movement's 500 characters.
+ISSUE_REVERSAL = Object({
+    "note": String(max_length=400, multiline=True, required=True, description="冲销原因"),
+})

@@ -35,12 +35,15 @@ from inventory.stock.models import (
     ReturnLine,
     StockItem,
 )
-from inventory.stock.schemas import ADJUSTMENT, EQUIPMENT_TEST, ISSUE, RECEIPT, RETURN
+from inventory.stock.schemas import ADJUSTMENT, EQUIPMENT_TEST, ISSUE, ISSUE_REVERSAL, RECEIPT, RETURN
 from inventory.validation import listing, load
 
 WRITEOFF_REASONS = {"damaged", "expired", "disposal"}
 REDUCTION_NEEDS_MANAGER = _l("调减库存须由管理员办理：请联系管理员调整或报废；差异可在盘点中清点后由管理员审批")
 LOSS_NEEDS_MANAGER = _l("登记丢失即核销，须由管理员办理；未归还的物品仍记在借用人名下")
+REVERSAL_NEEDS_MANAGER = _l("冲销须由管理员办理：请联系管理员，说明发放单哪里有误")
+# What ``reverse`` takes one movement at a time. An issue's movements are not among them: an
+# issue is reversed whole (reverse_issue), so that its slip and loans are voided with its stock.
 REVERSIBLE_KINDS = {"receipt", "adjustment", "writeoff", "stocktake"}
 
 # A document's site: what it needs is the site's path and code, not its parent.
@@ -222,10 +225,15 @@ def issue(*, actor, data: dict) -> Issue:
 def return_items(*, actor, data: dict) -> Return:
     """归还: loaned goods come back good (available), damaged (a damaged item) or lost."""
     fields = load(RETURN, data)
-    document = db.session.scalar(sa.select(Issue).where(Issue.number == fields["issue"]))
+    # The issue's row is locked (PostgreSQL) for the rest of the unit, as reverse_issue locks it:
+    # a return and a reversal of one issue never both go through.
+    document = db.session.scalar(sa.select(Issue).where(Issue.number == fields["issue"])
+                                 .with_for_update(of=Issue).execution_options(populate_existing=True))
     if document is None:
         raise ValidationError({"issue": _("发放单 %(number)s 不存在", number=fields["issue"])})
     authorize(actor, "stock.return", document.site)
+    if document.reversed_at is not None:
+        raise InvalidState(_("发放单 %(number)s 已冲销，无需归还", number=document.number))
     if any(line["condition"] == "lost" for line in fields["lines"]):
         authorize(actor, "stock.reduce", document.site, message=LOSS_NEEDS_MANAGER)
     lines_by_id = {line.id: line for line in document.lines}
@@ -356,7 +364,7 @@ def reverse(*, actor, movement_id: int, note: str = "") -> Movement:
     original = db.session.get(Movement, movement_id)
     if original is None:
         raise NotFound(_("台账记录不存在"))
-    authorize(actor, "stock.reduce", original.item.site)
+    authorize(actor, "stock.reverse", original.item.site)
     if original.kind not in REVERSIBLE_KINDS or original.reverses_id is not None:
         raise InvalidState(_("只能冲销入库、调整、报废或盘点记录"))
     if db.session.scalar(sa.select(sa.exists().where(Movement.reverses_id == original.id))):
@@ -372,3 +380,52 @@ def reverse(*, actor, movement_id: int, note: str = "") -> Movement:
                                          note=note or _("冲销 #%(id)d", id=original.id), reverses=original)
     return db.session.get(Movement, movement_id)
 
+
+@transactional
+def reverse_issue(*, actor, number: str, note: str) -> Issue:
+    """冲销发放单: a mistaken issue undone whole — each line's goods back at the issuing site by a
+    movement that reverses the line's own, the issue marked reversed so none of its lines is a
+    loan any more; the issue and its movements stay. Raise NotFound, Forbidden, ValidationError
+    (no reason given), InvalidState (already reversed, or goods of it came back)."""
+    if not (note or "").strip():
+        raise ValidationError({"note": _("请填写冲销原因")})
+    note = load(ISSUE_REVERSAL, {"note": note})["note"]
+    document = db.session.scalar(sa.select(Issue).where(Issue.number == number))
+    if document is None:
+        raise NotFound(_("发放单 %(number)s 不存在", number=number))
+    authorize(actor, "stock.reverse", document.site, message=REVERSAL_NEEDS_MANAGER)
+    already = InvalidState(_("发放单 %(number)s 已冲销", number=number))
+    if document.reversed_at is not None:
+        raise already
+    # Conditional, like a transfer's steps: of two reversals at once, the second finds it done.
+    # It also locks the issue's row, on which a return of the same issue waits (return_items).
+    claimed = db.session.execute(
+        sa.update(Issue).where(Issue.id == document.id, Issue.reversed_at.is_(None))
+        .values(reversed_at=clock.now(), reversed_by_id=getattr(actor, "id", None), reversal_note=note)
+        .execution_options(synchronize_session=False)).rowcount
+    if claimed != 1:
+        raise already
+    # Read after the claim: a return that committed while this unit waited is seen.
+    lines = list(db.session.scalars(sa.select(IssueLine).where(IssueLine.issue_id == document.id)
+                                    .order_by(IssueLine.id).execution_options(populate_existing=True)))
+    if document.has_returns:
+        raise InvalidState(_("发放单 %(number)s 已有归还记录，不能冲销；请先核对归还情况", number=number))
+    # Each line wrote one issue movement, in line order (issue()).
+    originals = list(db.session.scalars(
+        sa.select(Movement).where(Movement.document == number, Movement.kind == "issue",
+                                  Movement.reverses_id.is_(None))
+        .order_by(Movement.id).options(sa.orm.lazyload(Movement.item))))
+    if [(m.item_id, -m.quantity) for m in originals] != [(line.item_id, line.quantity) for line in lines]:
+        raise InvalidState(_("发放单 %(number)s 的台账记录与发放明细不符，不能冲销", number=number))
+    ledger.lock(line.item for line in lines)
+    movement_note = _("冲销 %(number)s：%(note)s", number=number, note=note)
+    for line, original in zip(lines, originals, strict=True):
+        item = line.item
+        if item.serial and (item.quantity != 0 or item.moved_to_id is not None):
+            raise InvalidState(_("%(name)s %(serial)s 已不在发放时的状态，不能冲销",
+                                 name=item.material.name, serial=item.serial))
+        ledger.change_quantity(item, line.quantity, kind="issue", actor=actor, document=number,
+                               status="available" if item.serial else None, note=movement_note,
+                               reverses=original)
+    db.session.refresh(document)
+    return document

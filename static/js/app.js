@@ -23,22 +23,23 @@ document.addEventListener("DOMContentLoaded", () => {
     button.addEventListener("click", () => window.print());
   });
 
-  // Line forms: one more row on demand (a copy of the last, emptied, with its index moved on).
+  // Line forms: one more row on demand — a fresh copy of the row as the page first drew it
+  // (before any script dressed it up), emptied, with its index moved on.
   document.querySelectorAll("[data-add-line]").forEach((button) => {
     const container = button.previousElementSibling;
     if (!container || !container.matches("[data-lines]")) return;
+    const rows = () => container.querySelectorAll("[data-line]");
+    const pristine = rows()[rows().length - 1].cloneNode(true);
     button.hidden = false;
     button.addEventListener("click", () => {
-      const rows = container.querySelectorAll("[data-line]");
-      const last = rows[rows.length - 1];
-      const copy = last.cloneNode(true);
-      const next = rows.length;
-      copy.querySelectorAll("[name], [id], [for]").forEach((node) => {
+      const copy = pristine.cloneNode(true);
+      const next = rows().length;
+      copy.querySelectorAll("[name], [id], [for], [aria-describedby]").forEach((node) => {
         ["name", "id", "for", "aria-describedby"].forEach((attribute) => {
           const value = node.getAttribute(attribute);
           if (value) node.setAttribute(attribute, value.replace(/lines-\d+-/, `lines-${next}-`));
         });
-        if (node.matches("input")) { node.value = ""; node.removeAttribute("aria-invalid"); }
+        if (node.matches("input")) { node.value = node.dataset.default || ""; node.removeAttribute("aria-invalid"); }
         if (node.matches("select")) node.selectedIndex = 0;
       });
       copy.querySelectorAll(".error").forEach((node) => node.remove());

@@ -18,7 +18,7 @@ document.addEventListener("DOMContentLoaded", () => {
     } else {
       say(root.dataset.foreign);
     }
-  }, () => say(root.dataset.noCamera));
+  }, (reason) => say(InventoryScanner.cameraProblem(root, reason)));
 
   root.querySelector("form").addEventListener("submit", (event) => {
     event.preventDefault();

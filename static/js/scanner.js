@@ -5,7 +5,9 @@
 
 (function () {
   const LABEL = /^[0-9A-HJKMNP-TV-Z]{16}$/;
-  const SAME_CODE_PAUSE_MS = 2500;   // a label held in front of the camera counts once, not 10×/s
+  // A label held in front of the camera counts once: it counts again only after it has been out
+  // of sight this long (a frame or two that fails to read it does not make it "gone").
+  const GONE_AFTER_MS = 1200;
   let detectorPromise = null;
 
   function detector() {
@@ -51,16 +53,22 @@
     if (navigator.vibrate) navigator.vibrate(80);
   }
 
-  // Start the camera in ``video``; call onCode(text) for every code seen (the same one at most
-  // once per pause). Returns a function that stops the camera.
+  // Start the camera in ``video``; call onCode(text) when a code comes into view (a code that
+  // stays in view is not reported again). Returns a function that stops the camera.
   async function start(video, onCode, onError) {
     let stream;
+    // Browsers open the camera only for HTTPS pages (and localhost): elsewhere there is no
+    // navigator.mediaDevices at all, and the keeper needs to hear what to do instead.
+    if (!window.isSecureContext || !navigator.mediaDevices) {
+      onError("insecure");
+      return () => {};
+    }
     try {
       stream = await navigator.mediaDevices.getUserMedia({
         video: { facingMode: "environment" }, audio: false,
       });
     } catch (error) {
-      onError(error);
+      onError(error && error.name === "NotFoundError" ? "none" : "denied");
       return () => {};
     }
     video.srcObject = stream;
@@ -72,12 +80,11 @@
       if (!running) return;
       if (video.readyState >= 2) {
         try {
+          const now = Date.now();
           for (const code of await found.detect(video)) {
-            const now = Date.now();
-            if (now - (lastSeen.get(code.rawValue) || 0) > SAME_CODE_PAUSE_MS) {
-              lastSeen.set(code.rawValue, now);
-              onCode(code.rawValue);
-            }
+            const seen = lastSeen.get(code.rawValue);
+            lastSeen.set(code.rawValue, now);
+            if (seen === undefined || now - seen > GONE_AFTER_MS) onCode(code.rawValue);
           }
         } catch (error) { /* a frame that could not be read: try the next */ }
       }
@@ -90,5 +97,12 @@
     };
   }
 
-  window.InventoryScanner = { start, labelFrom, beep };
+  // The message for a camera that would not open; ``element`` carries the page's wording
+  // (templates/labels/_camera_messages.html).
+  function cameraProblem(element, reason) {
+    const key = { insecure: "cameraInsecure", none: "cameraNone" }[reason] || "cameraDenied";
+    return element.dataset[key];
+  }
+
+  window.InventoryScanner = { start, labelFrom, beep, cameraProblem };
 })();

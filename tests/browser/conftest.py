@@ -18,24 +18,24 @@ from tests.factories import PASSWORD
 PHONE = {"width": 360, "height": 740}
 
 
-def write_y4m(path, payloads, *, width=640, height=480, fps=10, seconds_each=1.5):
-    """A camera clip showing each QR code in turn (then the camera loops it). A payload of None
-    is a blank frame: the label has left the camera's view."""
-    frames = []
-    for payload in payloads:
-        frame = Image.new("L", (width, height), 255)
-        if payload is not None:
-            buffer = io.BytesIO()
-            segno.make_qr(payload, error="m", boost_error=False).save(buffer, kind="png", scale=7,
-                                                                       border=4)
-            code = Image.open(buffer).convert("L")
-            frame.paste(code, ((width - code.width) // 2, (height - code.height) // 2))
-        frames += [frame.tobytes()] * int(fps * seconds_each)
+def write_y4m(path, payloads, *, width=480, height=360, fps=5, seconds_each=1.5):
+    """A camera clip showing each QR code in turn (then the camera loops it). A payload may be
+    ``(payload, seconds)``; a payload of None is a blank frame: the label has left the view."""
     chroma = bytes([128]) * ((width // 2) * (height // 2))
     with open(path, "wb") as f:
         f.write(f"YUV4MPEG2 W{width} H{height} F{fps}:1 Ip A1:1 C420jpeg\n".encode())
-        for luma in frames:
-            f.write(b"FRAME\n" + luma + chroma + chroma)
+        for shown in payloads:
+            payload, seconds = shown if isinstance(shown, tuple) else (shown, seconds_each)
+            frame = Image.new("L", (width, height), 255)
+            if payload is not None:
+                buffer = io.BytesIO()
+                segno.make_qr(payload, error="m", boost_error=False).save(buffer, kind="png", scale=6,
+                                                                           border=4)
+                code = Image.open(buffer).convert("L")
+                frame.paste(code, ((width - code.width) // 2, (height - code.height) // 2))
+            luma = frame.tobytes()
+            for _ in range(int(fps * seconds)):
+                f.write(b"FRAME\n" + luma + chroma + chroma)
 
 
 @pytest.fixture
@@ -61,6 +61,14 @@ def camera_page(browser_type, tmp_path):
     yield open_with
     for browser in browsers:
         browser.close()
+
+
+@pytest.fixture
+def phone(browser):
+    """A 360-px touch screen in the test's browser, speaking Chinese."""
+    context = browser.new_context(locale="zh-CN", viewport=PHONE, has_touch=True, is_mobile=True)
+    yield context.new_page()
+    context.close()
 
 
 class Finger:

@@ -1,8 +1,8 @@
 """Chromium with a fake camera that films printed labels: scanning opens the item, and the
-issue form fills itself by scanning (QUALITY.md; issue 4 acceptance)."""
+a page without HTTPS says what to do (QUALITY.md; issues 4 and 15; the scan-to-issue flows are
+in test_keeper_flows.py)."""
 
 import io
-import re
 
 import pytest
 from PIL import Image
@@ -36,30 +36,19 @@ def test_a_foreign_code_is_refused_with_a_message(app, live_server, camera_page,
     expect(page).to_have_url(f"{live_server}/scan")
 
 
-def test_continuous_scanning_builds_an_issue_of_two_items(app, live_server, camera_page, keeper):
-    [tents] = receive(keeper, material="TENT", quantity=10, lot="ZP-1")["items"]
-    [quilts] = receive(keeper, material="QUILT", quantity=10, lot="BZ-1")["items"]
-    base = app.config["PUBLIC_BASE_URL"]
-    page = camera_page([f"{base}/s/{tents['label']}", f"{base}/s/{quilts['label']}"])
-    _log_in(page, live_server, "/stock/issue?site=GT-XB")
-    page.fill("#recipient_name", "和平村三社")
+def test_without_https_the_keeper_hears_what_to_do(app, live_server, camera_page, keeper):
+    """Browsers keep the camera from plain-HTTP pages (localhost aside): the message names the
+    way out — the administrator, the phone's own camera app, the label typed in."""
+    page = camera_page([None])
+    page.add_init_script("Object.defineProperty(window, 'isSecureContext', {value: false})")
+    _log_in(page, live_server, "/scan")
+    message = page.locator("[data-message]")
+    expect(message).to_contain_text("HTTPS", timeout=15_000)
+    expect(message).to_contain_text("管理员")
+    expect(message).to_contain_text("手机自带的相机")
+    page.goto(f"{live_server}/stock/issue")
     page.click("[data-scan-toggle]")
-    scanned = page.locator("[data-scanned] li")
-    expect(scanned).to_have_count(2, timeout=20_000)
-    page.click("[data-scan-toggle]")  # stop the camera before counting what was scanned
-    expect(scanned.filter(has_text="棉帐篷")).to_have_count(1)
-    expect(scanned.filter(has_text="棉被")).to_have_count(1)
-    taken = {}
-    for row in range(4):
-        label = page.input_value(f"#lines-{row}-label") if page.locator(f"#lines-{row}-label").count() else ""
-        if label:
-            taken[label] = int(page.input_value(f"#lines-{row}-quantity"))
-    assert set(taken) == {tents["label"], quilts["label"]}
-    page.click("button:has-text('确认发放')")
-    expect(page.locator(".doc-title")).to_have_text("救灾物资发放单")
-    for item in (tents, quilts):
-        assert keeper.get(f"/stock/{item['label']}").json["quantity"] == 10 - taken[item["label"]]
-    assert re.search(r"FF-\d{4}-\d{6}", page.content())
+    expect(page.locator("[data-message]")).to_contain_text("手机自带的相机")
 
 
 def test_the_svg_qr_on_an_item_page_reads_as_its_scan_url(app, live_server, page, keeper):

@@ -35,13 +35,14 @@ def test_a_keeper_receives_lends_and_takes_back_tents(app, live_server, page, ma
     page.fill("#lines-0-quantity", "6")
     page.fill("#lines-0-due_back", in_days(clock.today(), 10))
     page.click("button:has-text('确认发放')")
-    expect(page.locator(".doc-title")).to_have_text("救灾物资发放单")
-    expect(page.locator("table")).to_contain_text("未还 6")
+    expect(page.locator("h1")).to_have_text("救灾物资发放单")
+    expect(page.locator(".copy-1 table")).to_contain_text("未还 6")
 
     page.click("text=登记归还")
     page.fill("#lines-0-quantity", "4")
     page.click("button:has-text('确认归还')")
-    expect(page.locator("table")).to_contain_text("未还 2")
+    expect(page.locator("h1")).to_have_text("救灾物资归还单")
+    expect(page.locator(".copy-1 table")).to_contain_text("未还 2")
 
     page.goto(f"{live_server}/stock/?site=GT-XB")
     expect(page.locator(".list.stock .qty").first).to_contain_text("18")

@@ -50,7 +50,7 @@ def test_thermal_labels_and_receipt_labels(app, client, login, keeper):
     login("xb")
     response = client.get(f"/labels/receipt/{receipt['number']}.pdf?format=thermal")
     document = pypdfium2.PdfDocument(response.data)
-    assert len(document) == 1
+    assert len(document) == 5  # one label for each of the 5 boxes, one label a page
     width, height = document[0].get_size()
     assert round(width / 72 * 25.4) == 50 and round(height / 72 * 25.4) == 30
     [url] = decode(document[0].render(scale=400 / 72).to_pil())

@@ -46,7 +46,9 @@ def test_keepers_read_norms_but_do_not_edit_them(demo, client, login, make_user)
 
 
 def test_the_shortfall_report_exports_to_excel_safely(demo, client, login, make_user):
+    """With a title naming its scope, the time it was made, each material's unit and a filter."""
     import io
+    import re
 
     import openpyxl
 
@@ -61,9 +63,15 @@ def test_the_shortfall_report_exports_to_excel_safely(demo, client, login, make_
     response = client.get("/norms/shortfalls.xlsx")
     assert response.status_code == 200 and "spreadsheetml" in response.mimetype
     sheet = openpyxl.load_workbook(io.BytesIO(response.data)).active
-    rows = list(sheet.iter_rows(values_only=True))
-    assert rows[0] == ("站点编码", "站点", "定额", "物资编码", "需要", "可用", "短缺", "依据定额")
+    title, made, header, *rows = list(sheet.iter_rows(values_only=True))
+    assert title[0] == "高台县应急管理局储备定额短缺清单：全部站点"
+    assert re.fullmatch(r"生成时间：\d{4}-\d\d-\d\d \d\d:\d\d 中国标准时间", made[0])
+    assert header == ("站点编码", "站点", "定额", "物资编码", "需要", "可用", "短缺", "单位", "依据定额")
+    assert sheet.auto_filter.ref == f"A3:I{len(rows) + 3}", "a filter on the header, over every row"
+    assert sheet.freeze_panes == "A4", "the header stays in view"
+    units = {row[3]: row[7] for row in rows}
+    assert units["1-02-001"] == "床" and all(row[7] for row in rows), "each material's unit"
     risky = [row for row in rows if "HYPERLINK" in str(row[2])]
     assert risky and all(row[2].startswith("'=") for row in risky), "shown as text, never run"
-    assert all(isinstance(row[4], int) for row in rows[1:]), "numbers stay numbers"
-    assert sheet.cell(row=2, column=5).data_type == "n"
+    assert all(isinstance(row[4], int) for row in rows), "numbers stay numbers"
+    assert sheet.cell(row=4, column=5).data_type == "n"

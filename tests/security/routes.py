@@ -66,6 +66,7 @@ def calls(w) -> dict[str, list[Call]]:
     return {
         # --- pages: dashboard, alerts, audit, account ------------------------------------------
         "dashboard.index": [read("/", shared=True)],
+        "dashboard.more": [read("/more", shared=True)],
         "alerts.index": [read("/alerts/", shared=True)],
         "audit.index": [read("/audit/"), read(f"/audit/?entity=site&key={b}")],
         "auth.change_password": [
@@ -154,12 +155,14 @@ def calls(w) -> dict[str, list[Call]]:
                              **{"lines-0-label": w.b_label, "lines-0-quantity": "1"})],
         "stock.issues": [read("/stock/issues", shared=True), read(f"/stock/issues?site={b}")],
         "stock.issue_slip": [read(f"/stock/issues/{w.b_issue}")],
+        "stock.reverse_issue": [form(f"/stock/issues/{w.b_issue}/reverse", note="错发")],
         "stock.loans": [read("/stock/loans", shared=True), read(f"/stock/loans?site={b}"),
                         read("/stock/loans?overdue=1", shared=True)],
         "stock.give_back": [read(f"/stock/issues/{w.b_issue}/return"),
                             form(f"/stock/issues/{w.b_issue}/return", **{
                                 "lines-0-issue_line": str(w.b_issue_line), "lines-0-quantity": "1",
                                 "lines-0-condition": "good"})],
+        "stock.return_slip": [read(f"/stock/returns/{w.b_return}")],
         "stock.transfers": [read("/stock/transfers", shared=True),
                             read(f"/stock/transfers?site={b}")],
         "stock.new_transfer": [read("/stock/transfers/new", shared=True),
@@ -228,6 +231,7 @@ def calls(w) -> dict[str, list[Call]]:
                             read(f"{api}/issues?outstanding=true", shared=True),
                             read(f"{api}/issues?site={b}")],
         "api.get_issue": [read(f"{api}/issues/{w.b_issue}")],
+        "api.reverse_issue": [write(f"{api}/issues/{w.b_issue}/reverse", {"note": "错发"})],
         "api.create_return": [write(f"{api}/returns", {"issue": w.b_issue, "lines": [
             {"issue_line": w.b_issue_line, "quantity": 1, "condition": "good"}]})],
         "api.get_return": [read(f"{api}/returns/{w.b_return}")],

@@ -2,7 +2,8 @@
 
 At their own site a keeper may raise a count and keep addresses and contacts current; whatever
 lowers the books outside an issue or a loan's return (a downward adjustment for any reason, a
-loan returned as lost), whatever decides the norms or whose stock counts (kind, hazards,
+loan returned as lost), a reversal of an issue (its goods back on the books, the recipient's
+record void), whatever decides the norms or whose stock counts (kind, hazards,
 population figures, active, the tree, the agreement and its verification), and a receipt at a
 site one does not keep, needs the people who own that effect. Each such request is refused
 (403, logged) and changes nothing; the same request from a manager then goes through, so the
@@ -58,13 +59,17 @@ def own(app, world):
                                                 "quantity": 30, "lot": world.a_lot})
         stock.receive(actor=COMMAND_LINE, data={"site": "GT-XJK", "material": world.material,
                                                 "quantity": 4})
+        # Two issues made by mistake, to be reversed whole (冲销发放单), by API and by page.
+        mistakes = [stock.issue(actor=COMMAND_LINE, data={
+            "site": "GT-XB", "recipient": {"type": "person", "name": "错发"},
+            "lines": [{"label": world.a_label, "quantity": 1}]}).number for _ in range(2)]
         inbound = transfers.create_transfer(actor=COMMAND_LINE, data={
             "from_site": "GT-XJK", "to_site": "GT-XB",
             "lines": [{"material": world.material, "quantity": 4}]})
         transfers.dispatch_transfer(actor=COMMAND_LINE, number=inbound.number)
         return {"loan": loan.number, "loan_line": loan.lines[0].id, "serial": generator_item.label,
                 "inbound": inbound.number, "inbound_line": inbound.lines[0].id,
-                "today": today.isoformat()}
+                "mistakes": mistakes, "today": today.isoformat()}
 
 
 def _api(path, body=None, method="POST") -> Call:
@@ -91,6 +96,9 @@ def keepers_refusals(w, own) -> list[Call]:
         _form(f"/stock/issues/{own['loan']}/return", **{
             "lines-0-issue_line": str(own["loan_line"]), "lines-0-quantity": "1",
             "lines-0-condition": "lost"}),
+        # An issue reversed: the goods back on the shelf, the recipient's record void.
+        _api(f"/issues/{own['mistakes'][0]}/reverse", {"note": "数量填错"}),
+        _form(f"/stock/issues/{own['mistakes'][1]}/reverse", note="物资选错"),
         # What decides the norms, where dispatch looks and whether a site counts (finding 4).
         _api(f"/sites/{a}", {"planning_population": 0, "hazards": ["flood"]}, "PATCH"),
         *(_api(f"/sites/{a}", {field: value}, "PATCH") for field, value in (

@@ -4,6 +4,7 @@ import sqlalchemy as sa
 from flask import Blueprint, request
 from flask_babel import gettext as _
 from flask_login import current_user
+from wtforms.fields.choices import SelectChoice
 
 from inventory.auth.access import authorize, can_somewhere
 from inventory.catalog.models import Material
@@ -74,8 +75,24 @@ def home_site() -> Site | None:
     return site_arg() or (current_user.sites[0] if current_user.sites else None)
 
 
+def line_material_choices():
+    """The material pick list of a line form: each returnable material's option says so, so the
+    page can ask for a due-back date on that line only."""
+    returnable = set(db.session.scalars(sa.select(Material.code).where(
+        Material.active.is_(True), Material.returnable.is_(True))))
+    return [SelectChoice("", _("— 选择物资 —")),
+            *(SelectChoice(code, name, render_kw={"data-returnable": "1"} if code in returnable else {})
+              for code, name in material_names())]
+
+
 def prepare_lines(form) -> None:
-    """Offer the material pick list on every row of a line form."""
-    materials = material_choices()
+    """Offer the material pick list on every row of a line form, and a loan's due-back date
+    (prefilled, LOAN_DAYS from today) on every row that has the field."""
+    materials = line_material_choices()
+    due = services.default_due_date().isoformat()
     for entry in form.lines.entries:
         entry.form.material.choices = materials
+        if (field := entry.form._fields.get("due_back")) is not None:
+            field.render_kw = {**(field.render_kw or {}), "data-default": due}
+            if request.method == "GET" and not field.data:
+                field.data = due

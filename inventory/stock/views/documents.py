@@ -1,4 +1,4 @@
-"""Stock documents: receipts, issues (and loans), returns, and printable issue slips."""
+"""Stock documents: receipts, issues (and loans), returns, and their printable slips."""
 
 from flask import g, render_template, request, url_for
 from flask_babel import gettext as _
@@ -6,12 +6,13 @@ from flask_login import current_user, login_required
 
 from inventory import clock
 from inventory.auth.access import authorize, authorize_somewhere
+from inventory.auth.models import User
 from inventory.db import db
 from inventory.errors import Forbidden
-from inventory.forms import FORM_ERRORS, collect, page_number, submit
+from inventory.forms import FORM_ERRORS, collect, page_number, press, submit
 from inventory.stock import queries, services
-from inventory.stock.forms import IssueForm, Lines, ReceiveForm, ReturnForm
-from inventory.stock.models import Issue, Receipt
+from inventory.stock.forms import IssueForm, IssueReversalForm, Lines, ReceiveForm, ReturnForm
+from inventory.stock.models import Issue, Receipt, Return
 from inventory.stock.schemas import ISSUE, RETURN
 from inventory.stock.views.common import (
     blueprint,
@@ -113,8 +114,25 @@ def _issue_document(number) -> Issue:
 @blueprint.get("/issues/<number>")
 @login_required
 def issue_slip(number):
-    """发放单: printable, with the recipient's and the keeper's signature lines."""
-    return render_template("stock/issue_slip.html", issue=_issue_document(number))
+    """发放单: printable in two copies, with the recipient's and the keeper's signature lines."""
+    document = _issue_document(number)
+    return render_template("stock/issue_slip.html", issue=document,
+                           returns=queries.returns_of(document), reversal=IssueReversalForm())
+
+
+@blueprint.post("/issues/<number>/reverse")
+@login_required
+def reverse_issue(number):
+    """冲销发放单 (a manager's): the goods go back, its loans are void; back to the slip, which says
+    so. A refusal (no reason, already reversed, goods came back) is flashed on the slip."""
+    slip = url_for("stock.issue_slip", number=_issue_document(number).number)
+    form = IssueReversalForm()
+
+    def work():
+        services.reverse_issue(actor=current_user, number=number, note=form.note.data or "")
+        return slip
+
+    return press(form, work, done=_("已冲销，物资已退回库存"), back=slip, once=True, refused=FORM_ERRORS)
 
 
 @blueprint.get("/loans")
@@ -145,12 +163,28 @@ def give_back(number):
     lines = Lines(form, RETURN, none_filled=_("请填写归还数量"))
 
     def work():
-        services.return_items(actor=current_user, data={
+        returned = services.return_items(actor=current_user, data={
             "issue": number, "lines": lines.data(), "note": (form.note.data or "").strip()})
-        return url_for("stock.issue_slip", number=number)
+        return url_for("stock.return_slip", number=returned.number)
 
     # A keeper's "lost" (a write-off) is refused on the form itself, saying who can do it (403).
     return submit(form, work, done=_("已登记归还"), template="stock/return.html", once=True,
                   show=lines.show_errors, refused=(*FORM_ERRORS, Forbidden),
                   issue=document,
                   by_id={str(line.id): line for line in open_lines})
+
+
+@blueprint.get("/returns/<number>")
+@login_required
+def return_slip(number):
+    """归还单: printable in two copies; a damaged line shows the label its damaged item needs."""
+    document = queries.get_document(Return, number)
+    authorize(current_user, "stock.view", document.issue.site)
+    keeper = db.session.get(User, document.user_id) if document.user_id else None
+    # Damaged goods of a lot go into an item of their own: its label must be printed and stuck on.
+    relabel = list({line.item.id: line.item for line in document.lines
+                    if line.condition == "damaged" and line.item is not None
+                    and line.item.id != line.issue_line.item_id and line.item.quantity > 0}.values())
+    return render_template("stock/return_slip.html", document=document, issue=document.issue,
+                           keeper=keeper, relabel=relabel,
+                           outstanding=queries.outstanding_after(document))
