@@ -89,22 +89,18 @@ def alert_counts(user, *, today: dt.date | None = None,
                  expiry_days: int = EXPIRY_WARNING_DAYS) -> dict[str, int]:
     """How many of each alert there are (one count query each)."""
     queries = _alert_queries(user, today=today or clock.today(), expiry_days=expiry_days)
-    return {name: _count(query) for name, query in queries.items()}
+    return {name: stock_queries.count_of(query) for name, query in queries.items()}
 
 
 def alerts(user, *, today: dt.date | None = None, expiry_days: int = EXPIRY_WARNING_DAYS) -> dict:
     """Every alert, as lists of records (at most 200 each) and their full counts."""
     queries = _alert_queries(user, today=today or clock.today(), expiry_days=expiry_days)
-    counts = {name: _count(query) for name, query in queries.items()}
+    counts = {name: stock_queries.count_of(query) for name, query in queries.items()}
     del queries["shortfalls"]  # a count is all the alert needs; the report lists the rows
     return {"counts": counts, "shortfalls": counts["shortfalls"],
             **{name: list(db.session.scalars(query.limit(LIST_LIMIT)))
                for name, query in queries.items()},
             "stocktakes_due": []}
-
-
-def _count(query) -> int:
-    return db.session.scalar(sa.select(sa.func.count()).select_from(query.order_by(None).subquery()))
 
 
 READINESS_RED, READINESS_AMBER, READINESS_GREEN = "red", "amber", "green"

@@ -224,7 +224,7 @@ def coverage(user) -> tuple[list[str], list[dict]]:
     for code, name, _path, norm, required, usable in found:
         if norm not in columns:
             columns.append(norm)
-        row = table.setdefault(code, {"code": code, "name": name, "cells": {}})
+        row = table.setdefault(code, {"code": code, "name": name, "short": short_name(name), "cells": {}})
         share = 1.0 if not required else min(int(usable) / int(required), 9.99)
         # Two norms of one name at a site (三断 and ordinary): the stricter one shows.
         if norm not in row["cells"] or share < row["cells"][norm]["share"]:

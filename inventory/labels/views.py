@@ -2,8 +2,6 @@
 and label sheets as PDF."""
 
 import re
-import unicodedata
-from dataclasses import dataclass
 from urllib.parse import quote
 
 import sqlalchemy as sa
@@ -27,17 +25,20 @@ from inventory.auth.access import authorize, authorize_or_hide, can
 from inventory.catalog.models import Material
 from inventory.db import db
 from inventory.errors import NotFound, Unavailable, ValidationError
-from inventory.labels import pdf, qr
+from inventory.labels import pdf, qr, services
 from inventory.labels.codes import LABEL_LENGTH, format_label, normalize_label, one_slip_apart
 from inventory.sites.models import Site
 from inventory.sites.queries import visible_sites
 from inventory.sites.services import get_site
-from inventory.stock import queries, services
+from inventory.stock import queries
+from inventory.stock import services as stock_services
 from inventory.stock.models import STATUS_NAMES, STATUSES, Receipt, StockItem
 from inventory.stock.views.common import scanned_item
 from inventory.templating import unit_name
+from inventory.validation import Integer, Invalid
 
 blueprint = Blueprint("labels", __name__)
+blueprint.add_app_template_global(services.receipt_copies)  # labels/_receipt_print.html
 
 # A label sheet is for a storeroom shelf, not the whole province; more must be filtered first.
 # (Never fewer than LABEL_COPIES_LIMIT: one item at the most copies allowed always prints.)
@@ -45,11 +46,6 @@ MAX_LABELS = 2000
 LAYOUT_NAMES = {"a4": "A4 3×8（70×37 毫米）", "thermal": "热敏标签 50×30 毫米"}
 # What a PDF's file name calls its layout.
 LAYOUT_WORDS = {"a4": "A4", "thermal": _l("热敏")}
-# Units of weight, volume, length or area: a lot counted in these is not a number of boxes, so it
-# gets one label, not one per kilogram.
-MEASURED_UNITS = frozenset({"公斤", "千克", "克", "斤", "吨", "升", "毫升", "米", "厘米", "毫米", "千米",
-                            "平方米", "立方米", "kg", "g", "t", "l", "ml", "m", "cm", "mm", "km", "m²",
-                            "m³", "m2", "m3"})
 
 
 @blueprint.get("/s/<label>")
@@ -119,7 +115,7 @@ def _near_miss(typed: str) -> dict | None:
     close = [known for known in queries.labels_at(site) if one_slip_apart(typed, known)]
     if len(close) != 1:
         return None  # two candidates: a guess either way would mislead
-    item = services.visible_item(current_user, close[0])
+    item = stock_services.visible_item(current_user, close[0])
     return {"label": item.label, "label_text": format_label(item.label), "material": item.material.name}
 
 
@@ -145,58 +141,15 @@ def label_text(item: StockItem) -> pdf.LabelText:
                          details=tuple(details), code=format_label(item.label))
 
 
-def default_copies(material: Material, received: int, limit: int) -> int:
-    """How many labels each item of a receipt gets unless a number is typed: one per unit for a
-    lot of countable things (boxes, tents) of at most ``limit``; otherwise one (a serial item,
-    a lot measured by weight or volume, a lot of more than ``limit``)."""
-    if material.tracking == "lot" and material.unit.lower() not in MEASURED_UNITS and received <= limit:
-        return received
-    return 1
-
-
-@dataclass(frozen=True)
-class ReceiptCopies:
-    """What the print form of a receipt offers: the copies per item, and why."""
-
-    copies: int
-    items: int
-    limit: int
-    label: str
-    help: str
-    cells: int = pdf.LAYOUTS["a4"].per_page
-
-
-@blueprint.app_template_global()
-def receipt_copies(receipt: Receipt, items: list[StockItem]) -> ReceiptCopies:
-    """The copies the receipt page's print form offers (labels/_receipt_print.html)."""
-    limit = current_app.config["LABEL_COPIES_LIMIT"]
-    material, unit = receipt.material, receipt.material.unit
-    if material.tracking == "serial":
-        return ReceiptCopies(1, len(items), limit, _("每件张数"),
-                             _("一物一码，共 %(n)d 件，默认每件 1 张", n=len(items)))
-    copies = default_copies(material, receipt.quantity, limit)
-    if unit.lower() in MEASURED_UNITS:
-        why = _("按%(unit)s计量，默认印 1 张；需要更多请填写（最多 %(limit)d 张）", unit=unit, limit=limit)
-    elif copies == 1 and receipt.quantity > limit:
-        why = _("共 %(n)d %(unit)s，超过每次 %(limit)d 张的上限，默认印 1 张；需要几张请填写",
-                n=receipt.quantity, unit=unit, limit=limit)
-    else:
-        why = _("每%(unit)s一张，共 %(n)d %(unit)s", unit=unit, n=receipt.quantity)
-    return ReceiptCopies(copies, len(items), limit, _("标签张数"), why)
-
-
 def _whole_number(name: str, low: int, high: int, problem: str) -> int | None:
-    """The whole number ``low``..``high`` sent as ``name``, None if left blank.
-
-    Raises ValidationError with ``problem`` when it is anything else."""
-    # A phone's Chinese keyboard may send full-width digits (７): they count as digits.
-    text = unicodedata.normalize("NFKC", request.args.get(name, "")).strip()
-    if not text:
-        return None
-    # The length first: int() refuses a string of thousands of digits (a 500, not a message).
-    if not (text.isascii() and text.isdigit() and len(text) <= 9) or not low <= int(text) <= high:
-        raise ValidationError({name: problem}, message=problem)
-    return int(text)
+    """The whole number ``low``..``high`` sent as ``name`` (a phone's full-width digits too), None
+    if left blank. Raises ValidationError with ``problem`` when it is anything else."""
+    reader = Integer(minimum=low, maximum=high)
+    try:
+        value = reader.from_text(request.args.get(name))
+        return None if value is None else reader.convert(value)
+    except Invalid:
+        raise ValidationError({name: problem}, message=problem) from None
 
 
 def _sheet() -> tuple[str, int]:
@@ -261,7 +214,7 @@ def receipt_labels(number):
     if not items:
         raise NotFound()
     layout, start = _sheet()
-    offer = receipt_copies(receipt, items)
+    offer = services.receipt_copies(receipt, items)
     copies = _whole_number("copies", 1, offer.limit,
                            _("标签张数须为 1 到 %(n)d 之间的整数", n=offer.limit)) or offer.copies
     if copies * len(items) > _max_labels():

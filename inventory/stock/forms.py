@@ -30,8 +30,8 @@ from inventory.stock.models import (
     TEST_RESULT_NAMES,
 )
 
-# A line form starts with one empty row (a keeper scanning fills it and more appear); without
-# JavaScript "再加一行" is a page of its own, so the row count is the only fallback cost.
+# A line form starts with one empty row: scanning fills it and adds more (app.js, scan-lines.js).
+# Without JavaScript that one row is all a form sends.
 BLANK_ROWS = 1
 
 

@@ -23,6 +23,11 @@ from inventory.stock.models import (
     TransferLine,
 )
 
+# A loan line with goods still out (IssueLine.outstanding in SQL): of a loan, not all back, of
+# an issue not reversed. Every query of loans asks this, with Issue and IssueLine in it.
+LOAN_STILL_OUT = sa.and_(IssueLine.is_loan.is_(True), Issue.reversed_at.is_(None),
+                         IssueLine.returned + IssueLine.damaged + IssueLine.lost < IssueLine.quantity)
+
 
 def get_document(model, number: str):
     """The receipt, issue or return (``model``) with this number; raise NotFound."""
@@ -88,8 +93,7 @@ def stock_summary(user, *, site=None, include_sub_sites=False) -> list[dict]:
     loans = (sa.select(StockItem.material_id, sa.func.sum(outstanding))
              .select_from(IssueLine).join(StockItem, IssueLine.item_id == StockItem.id)
              .join(Issue, IssueLine.issue_id == Issue.id)
-             .where(IssueLine.is_loan.is_(True), Issue.reversed_at.is_(None),
-                    StockItem.site_id.in_(sites))
+             .where(LOAN_STILL_OUT, StockItem.site_id.in_(sites))
              .group_by(StockItem.material_id))
     incoming = (sa.select(TransferLine.material_id, sa.func.sum(TransferLine.quantity))
                 .join(Transfer, TransferLine.transfer_id == Transfer.id)
@@ -164,9 +168,7 @@ def issues(user, *, site=None, outstanding=False):
     if site is not None:
         query = query.where(Issue.site_id == site.id)
     if outstanding:
-        query = query.where(Issue.reversed_at.is_(None), sa.exists().where(
-            IssueLine.issue_id == Issue.id, IssueLine.is_loan.is_(True),
-            IssueLine.returned + IssueLine.damaged + IssueLine.lost < IssueLine.quantity))
+        query = query.where(sa.exists().where(IssueLine.issue_id == Issue.id, LOAN_STILL_OUT))
     return query
 
 
@@ -176,8 +178,7 @@ def loans(user, *, site=None, overdue_on=None):
     query = (sa.select(IssueLine).join(Issue, IssueLine.issue_id == Issue.id)
              .join(Site, Issue.site_id == Site.id)
              .options(contains_eager(IssueLine.issue))
-             .where(IssueLine.is_loan.is_(True), Issue.reversed_at.is_(None),
-                    IssueLine.returned + IssueLine.damaged + IssueLine.lost < IssueLine.quantity)
+             .where(LOAN_STILL_OUT)
              .order_by(IssueLine.due_date.is_(None), IssueLine.due_date, IssueLine.id))
     query = _in_scope(query, user, Site.path)
     if site is not None:
@@ -274,15 +275,13 @@ def open_loans_of(item: StockItem, limit: int = 10) -> list[IssueLine]:
     return list(db.session.scalars(
         sa.select(IssueLine).join(Issue, IssueLine.issue_id == Issue.id)
         .options(contains_eager(IssueLine.issue)).where(
-            IssueLine.item_id == item.id, IssueLine.is_loan.is_(True), Issue.reversed_at.is_(None),
-            IssueLine.returned + IssueLine.damaged + IssueLine.lost < IssueLine.quantity)
+            IssueLine.item_id == item.id, LOAN_STILL_OUT)
         .order_by(IssueLine.id.desc()).limit(limit)))
 
 
 def in_transit_count(user) -> int:
     """Transfers from or to the user's sites that are on the road."""
-    return db.session.scalar(sa.select(sa.func.count()).select_from(
-        transfers(user, status="in_transit").order_by(None).subquery()))
+    return count_of(transfers(user, status="in_transit"))
 
 
 def tests_of(item: StockItem, limit: int = 20) -> list[EquipmentTest]:

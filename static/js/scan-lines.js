@@ -25,8 +25,8 @@
     const known = new Map();   // label → what the server said about it (null: unknown)
     let stop = null;
 
-    const say = (words) => { message.textContent = words || ""; message.hidden = !words; };
-    const announce = (words) => { status.textContent = words; status.hidden = !words; };
+    const say = (what) => { message.textContent = what || ""; message.hidden = !what; };
+    const announce = (what) => { status.textContent = what; status.hidden = !what; };
 
     const rows = () => Array.from(form.querySelectorAll("[data-line]"));
     const field = (row, name) => row.querySelector(`[name$='-${name}']`);
@@ -46,16 +46,16 @@
 
     // --- one row -----------------------------------------------------------------------------
 
-    function rowError(row, words) {
+    function rowError(row, what) {
       let error = row.querySelector("[data-row-error]");
-      if (!words) { if (error) error.remove(); return; }
+      if (!what) { if (error) error.remove(); return; }
       if (!error) {
         error = document.createElement("p");
         error.className = "error";
         error.dataset.rowError = "";
         row.querySelector(".line-label, [data-card]").after(error);
       }
-      error.textContent = words;
+      error.textContent = what;
       return error;
     }
 

@@ -8,7 +8,7 @@ from urllib.parse import quote
 import pytest
 from werkzeug.http import parse_options_header
 
-from inventory.labels import pdf, views
+from inventory.labels import pdf, services, views
 from tests.factories import make_material, receive
 from tests.labels.sheets import cells_holding
 
@@ -33,7 +33,7 @@ def material(tracking="lot", unit="箱"):
     (material(unit="KG"), 30, 1),
 ])
 def test_a_receipt_item_gets_one_label_per_countable_unit_up_to_the_limit(what, received, copies):
-    assert views.default_copies(what, received, LIMIT) == copies
+    assert services.default_copies(what, received, LIMIT) == copies
 
 
 # --- where labels fall on the sheet --------------------------------------------------------------
