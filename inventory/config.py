@@ -57,6 +57,13 @@ def from_environment() -> dict:
         "ORGANIZATION_NAME": os.environ.get("ORGANIZATION_NAME", "高台县应急管理局"),
         # A receipt of countable boxes offers one label per unit up to this many.
         "LABEL_COPIES_LIMIT": int(os.environ.get("LABEL_COPIES_LIMIT", "200")),
+        # Every active site needs an approved full stocktake this often (季度盘点); it is listed as
+        # due this many days before.
+        "STOCKTAKE_INTERVAL_DAYS": int(os.environ.get("STOCKTAKE_INTERVAL_DAYS", "92")),
+        "STOCKTAKE_DUE_SOON_DAYS": int(os.environ.get("STOCKTAKE_DUE_SOON_DAYS", "14")),
+        # Review highlights a variance of at least this share of the books (and any missing or
+        # unbooked goods).
+        "STOCKTAKE_VARIANCE_PERCENT": int(os.environ.get("STOCKTAKE_VARIANCE_PERCENT", "5")),
         # How long a login lasts on a phone; Flask's own default (31 days) is not ours.
         "PERMANENT_SESSION_LIFETIME": dt.timedelta(days=int(os.environ.get("SESSION_DAYS", "14"))),
         "LOGIN_FAILURES_PER_ACCOUNT": int(os.environ.get("LOGIN_FAILURES_PER_ACCOUNT", "10")),

@@ -19,9 +19,10 @@ from inventory.stock.models import (
     Transfer,
     TransferLine,
 )
+from inventory.stocktakes.models import FoundLine, Stocktake, StocktakeCount, StocktakeLine
 
 __all__ = ["Agreement", "AgreementLine", "ApiToken", "AuditEntry", "Category", "DocumentCounter",
            "EquipmentTest",
-           "IdempotencyRecord", "Issue", "IssueLine", "LoginFailure", "Material", "Movement", "Norm",
-           "Receipt", "Return", "ReturnLine", "Site", "SiteHazard", "StockItem", "Transfer",
-           "TransferLine", "User", "UserSession"]
+           "FoundLine", "IdempotencyRecord", "Issue", "IssueLine", "LoginFailure", "Material", "Movement",
+           "Norm", "Receipt", "Return", "ReturnLine", "Site", "SiteHazard", "StockItem", "Stocktake",
+           "StocktakeCount", "StocktakeLine", "Transfer", "TransferLine", "User", "UserSession"]

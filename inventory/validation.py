@@ -291,6 +291,35 @@ class Array(Field):
         return spec
 
 
+class Mapping(Field):
+    """An object of free keys (labels, codes …) each with a value of one kind: {key: value}."""
+
+    json_type = "object"
+
+    def __init__(self, keys: "String", values: Field, *, max_items=100, **kwargs):
+        super().__init__(**kwargs)
+        self.keys, self.values, self.max_items = keys, values, max_items
+
+    def convert(self, value):
+        if not isinstance(value, dict):
+            raise Invalid(_("应为对象"))
+        if len(value) > self.max_items:
+            raise Invalid(_("最多 %(n)d 项", n=self.max_items))
+        loaded, errors = {}, {}
+        for key, item in value.items():
+            try:
+                loaded[self.keys.load(key)] = self.values.load(item)
+            except Invalid as problem:
+                errors[str(key)[:40]] = str(problem)
+        if errors:
+            raise ValidationError(errors)
+        return loaded
+
+    def type_schema(self):
+        return {"type": "object", "additionalProperties": self.values.schema(),
+                "maxProperties": self.max_items}
+
+
 class Object(Field):
     json_type = "object"
 

@@ -46,6 +46,14 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # it is a manager's correction; the keeper who made the mistake asks one.
     "stock.reverse": frozenset({"admin", "manager"}),
     "norms.edit": frozenset({"admin", "manager"}),
+    # 盘点: the bureau (managers, auditors) opens a count; keepers and auditors count; only
+    # reviewers see what the books expect (counting is blind); a manager approves, which is the
+    # one way a count moves stock — never the only person who counted (stocktakes/services.py).
+    "stocktakes.view": EVERYONE,
+    "stocktakes.open": frozenset({"admin", "manager", "auditor"}),
+    "stocktakes.count": frozenset({"admin", "manager", "keeper", "auditor"}),
+    "stocktakes.review": frozenset({"admin", "manager", "auditor"}),
+    "stocktakes.approve": frozenset({"admin", "manager"}),
     "stock.test": frozenset({"admin", "manager", "keeper"}),
 }
 

@@ -53,6 +53,8 @@ class Material(db.Model):
     returnable: Mapped[bool] = mapped_column(default=False)
     shelf_life_days: Mapped[int | None]
     needs_testing: Mapped[bool] = mapped_column(default=False)
+    # 参考单价 (yuan): what a stocktake's variance is worth; exact decimals, never binary floats.
+    unit_price: Mapped[float | None] = mapped_column(sa.Numeric(12, 2, asdecimal=False))
     active: Mapped[bool] = mapped_column(default=True)
 
     category: Mapped[Category] = relationship(lazy="joined", innerjoin=True)

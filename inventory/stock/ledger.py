@@ -10,12 +10,16 @@ work its caller owns:
 - ``serial_item(site, material, serial=…, …)``: a new item for one serial-numbered unit;
 - ``change_quantity(item, delta, kind=…, …)``: add ``delta`` (and set the status) with its
   movement, refusing to go below zero;
+- ``change_quantities(changes, kind=…, …)``: many such changes to locked items in two
+  statements (an approved stocktake's variances);
 - ``relabel(item, at=…, …)``: a serial unit arrives at another site under a new label.
 
 Stock goes down only through a conditional UPDATE (quantity + delta >= 0), never read-then-write;
 documents that touch several items lock them in id order first, so two documents never wait on
 each other in a circle. ``tests/stock/test_only_writer.py`` fails when anything else writes.
 """
+
+from typing import NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -44,6 +48,13 @@ _CHANGE_QUANTITY = (sa.update(_ITEMS)
                                                     _ITEMS.c.status))
                     .returning(_ITEMS.c.quantity, _ITEMS.c.status))
 _RECORD_MOVEMENT = sa.insert(Movement.__table__).returning(Movement.__table__.c.id)
+# Many changes at once to locked items: each row is still conditional on the quantity the lock
+# read, so a change that raced past the lock would match nothing and be noticed.
+_SET_QUANTITY = (sa.update(_ITEMS)
+                 .where(_ITEMS.c.id == sa.bindparam("item_id"),
+                        _ITEMS.c.quantity == sa.bindparam("before"))
+                 .values(quantity=sa.bindparam("after"), status=sa.bindparam("status_after")))
+_RECORD_MOVEMENTS = sa.insert(Movement.__table__)
 _LOCK_ITEMS = (sa.select(_ITEMS.c.id, _ITEMS.c.quantity, _ITEMS.c.status, _ITEMS.c.moved_to_id)
                .where(_ITEMS.c.id.in_(sa.bindparam("ids", expanding=True)))
                .order_by(_ITEMS.c.id).with_for_update())
@@ -106,6 +117,48 @@ def change_quantity(item: StockItem, delta: int, *, kind: str, actor, document=N
         "quantity": delta, "balance_after": row.quantity, "status_after": row.status,
         "document": document, "reason": reason, "note": note or "", **attribution.of(actor),
         "reverses_id": reverses.id if reverses is not None else None}).scalar_one()
+
+
+class Change(NamedTuple):
+    """One item's part in ``change_quantities``: add ``delta``, then set ``status`` if given."""
+
+    item: StockItem
+    delta: int
+    status: str | None = None
+    note: str = ""
+
+
+def change_quantities(changes: list[Change], *, kind: str, actor, document=None, reason=None) -> None:
+    """Apply many changes to items the caller has locked (``lock``) — one UPDATE and one INSERT
+    sent as batches, not two statements per item; raise InsufficientStock listing every change
+    that would go below zero, before anything is written.
+
+    Under the lock the new balances are known in advance; each UPDATE still matches only the
+    quantity the lock read, and a mismatch (an item changed without its lock) raises.
+    """
+    short = [{"line": index, "requested": -change.delta, "available": change.item.quantity}
+             for index, change in enumerate(changes) if change.item.quantity + change.delta < 0]
+    if short:
+        raise InsufficientStock(details=short)
+    if not changes:
+        return
+    updates, movements, at = [], [], clock.now()
+    who = attribution.of(actor)
+    for change in changes:
+        item = change.item
+        after, status = item.quantity + change.delta, change.status or item.status
+        updates.append({"item_id": item.id, "before": item.quantity, "after": after,
+                        "status_after": status})
+        movements.append({"at": at, "kind": kind, "item_id": item.id, "site_id": item.site_id,
+                          "material_id": item.material_id, "quantity": change.delta,
+                          "balance_after": after, "status_after": status, "document": document,
+                          "reason": reason, "note": change.note or "", "reverses_id": None, **who})
+    if execute(_SET_QUANTITY, updates).rowcount != len(updates):
+        raise RuntimeError("an item changed without its lock while its change was being written")
+    execute(_RECORD_MOVEMENTS, movements)
+    for change, row in zip(changes, updates, strict=True):
+        set_committed_value(change.item, "quantity", row["after"])
+        set_committed_value(change.item, "status", row["status_after"])
 
 
 def merge_key(lot, expiry, owner) -> str:

@@ -37,7 +37,7 @@ REASON_NAMES = {"count_correction": _l("盘点更正"), "damaged": _l("损坏报
 ADJUSTMENT_REASONS = tuple(REASON_NAMES)
 TEST_RESULT_NAMES = {"ok": _l("正常"), "fault": _l("故障")}
 TEST_RESULTS = tuple(TEST_RESULT_NAMES)
-DOCUMENT_PREFIXES = {"receipt": "RK", "issue": "FF", "return": "GH", "transfer": "DB"}
+DOCUMENT_PREFIXES = {"receipt": "RK", "issue": "FF", "return": "GH", "transfer": "DB", "stocktake": "PD"}
 
 
 class StockItem(db.Model):

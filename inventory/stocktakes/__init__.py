@@ -1,0 +1,1 @@
+"""Stocktakes (盘点): blind counts by scanning, review, variances approved into the ledger."""
