@@ -2,6 +2,8 @@
 (bench/load.py), app and baseline interleaved over several rounds, medians reported:
 
 - PB4  scan lookup `GET /api/v1/stock/<label>` p99 ÷ authenticated `GET /api/v1/me` p99
+- PB4-PD  the count page's blind lookup `GET /stocktakes/<id>/lookup/<label>` (logged in through
+  the login form) p99 ÷ the same /me p99: a scan while counting stays within PB4's gate
 - PB9  stock page (HTML) p99 ÷ the same 50 rows as JSON p99
 - PB1/PB3  issues per second through the API ÷ the same statements as raw-driver transactions
   (PB1 on PostgreSQL, PB3 on SQLite; 8 clients, each on its own site and item)
@@ -36,7 +38,7 @@ sys.path.insert(0, str(ROOT))
 
 from flask_migrate import upgrade  # noqa: E402
 
-from inventory import create_app  # noqa: E402
+from inventory import clock, create_app  # noqa: E402
 from inventory.auth.access import COMMAND_LINE  # noqa: E402
 from inventory.auth.models import User  # noqa: E402
 from inventory.auth.services import _digest, issue_token  # noqa: E402
@@ -45,11 +47,13 @@ from inventory.seed.synthetic import PASSWORD, load  # noqa: E402
 from inventory.stock.models import IdempotencyRecord, Movement, StockItem  # noqa: E402
 from inventory.stock.queries import ledger_drift  # noqa: E402
 from inventory.stock.services import receive  # noqa: E402
+from inventory.stocktakes.models import quarter_of  # noqa: E402
+from inventory.stocktakes.services import open_stocktake  # noqa: E402
 
 CLIENTS = 8
 WORKERS, THREADS = 4, 4
-TARGETS = {"PB7": (1.3, 1.1), "PB4": (3.0, 2.0), "PB9": (2.0, 1.5), "PB1": (0.20, 0.35), "PB2": (0.50, 0.70),
-           "PB3": (0.30, 0.50)}
+TARGETS = {"PB7": (1.3, 1.1), "PB4": (3.0, 2.0), "PB4-PD": (3.0, 2.0), "PB9": (2.0, 1.5),
+           "PB1": (0.20, 0.35), "PB2": (0.50, 0.70), "PB3": (0.30, 0.50)}
 
 
 def _free_port() -> int:
@@ -77,6 +81,13 @@ def _prepare(scale: str):
         clients.append({"username": user.username, "token": token, "site": town.code,
                         "label": item.label, "scans": scans or [item.label]})
         del receipt
+    # A count in progress at each client's town, for the count page's lookup (PB4-PD).
+    counts = {}
+    for client in clients:
+        if client["site"] not in counts:
+            counts[client["site"]] = open_stocktake(actor=COMMAND_LINE, data={
+                "site": client["site"], "period": quarter_of(clock.today())}).id
+        client["stocktake"] = counts[client["site"]]
     return clients
 
 
@@ -344,6 +355,22 @@ def _run_all(base, clients, rounds, seconds, url, dialect, scale):
     ratio, app_p99, base_p99 = _median_ratio(scans)
     results.append(_row("PB4", "scan lookup p99 ÷ authenticated /me p99", app_p99, base_p99, "ms",
                         ratio, good, scale, dialect))
+
+    # The count page's lookup, as a phone counting sends it: the first keeper's session cookie
+    # on all eight clients, each scanning the labels of that keeper's town.
+    counter = clients[0]
+    lookups, good = [], True
+    for _round in range(rounds):
+        a = _load(_plan(base, [counter] * CLIENTS, lambda c: [{
+            "method": "GET", "path": f"/stocktakes/{c['stocktake']}/lookup/{label}",
+            "headers": {"Cookie": cookie}} for label in c["scans"]], seconds))
+        b = _load(_plan(base, clients, lambda c: [{"method": "GET", "path": "/api/v1/me",
+                                                   "headers": _bearer(c)}], seconds))
+        lookups.append((a["p99"], b["p99"]))
+        good = good and set(a["statuses"]) == {"200"} and ok(b)
+    ratio, app_p99, base_p99 = _median_ratio(lookups)
+    results.append(_row("PB4-PD", "count page lookup p99 ÷ authenticated /me p99", app_p99,
+                        base_p99, "ms", ratio, good, scale, dialect))
 
     pages, good = [], True
     site = clients[0]["site"]

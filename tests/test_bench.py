@@ -33,12 +33,19 @@ def test_the_ledger_check_benchmark_runs_and_finds_the_ledger_clean():
     assert "ledger clean: True" in result.stdout
 
 
+def test_the_stocktake_approval_benchmark_runs_and_leaves_the_ledger_clean():
+    result = subprocess.run([sys.executable, str(ROOT / "bench" / "stocktake_approval.py"), "40", "1"],
+                            capture_output=True, text=True, timeout=300, check=False)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "PB8" in result.stdout and "correct: True" in result.stdout
+
+
 def test_the_http_benchmarks_run_through_gunicorn():
     result = subprocess.run([sys.executable, str(ROOT / "bench" / "http_bench.py"), "tiny", "1",
                              "1"], capture_output=True, text=True, timeout=600, check=False)
     assert result.returncode == 0, result.stderr[-3000:]
     rows = [line for line in result.stdout.splitlines() if line.startswith("{")]
-    assert {'"PB4"', '"PB9"'} <= {line.split(",")[0].split(": ")[1] for line in rows}
+    assert {'"PB4"', '"PB4-PD"', '"PB9"'} <= {line.split(",")[0].split(": ")[1] for line in rows}
 
 
 def test_the_history_benchmark_runs():

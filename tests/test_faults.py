@@ -56,6 +56,7 @@ from inventory.stock.models import (
     StockItem,
     Transfer,
 )
+from inventory.stocktakes.models import Stocktake
 from tests.conftest import _free_port, gunicorn, join_all, missing
 from tests.factories import Api, check_ledger, http_post, make_material, page_client, receive
 
@@ -330,6 +331,9 @@ def _demo_sample(app, headers) -> dict:
             "labels": db.session.scalars(sa.select(StockItem.label).order_by(StockItem.id)).all(),
             "site": "GT-XB", "material": first(Material.code), "category": "1",
             "norm_id": first(Norm.id), "username": "keeper", "filename": "css/app.css",
+            # The demo's count in progress: its pages show the most (lines, books, buttons).
+            "stocktake_id": db.session.scalar(sa.select(Stocktake.id).where(Stocktake.status == "counting"))
+            or first(Stocktake.id),
         }
 
 

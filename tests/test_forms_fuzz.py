@@ -13,9 +13,11 @@ import hypothesis.strategies as st
 import sqlalchemy as sa
 from hypothesis import HealthCheck, example, given, settings
 
+from inventory import clock
 from inventory.db import db
 from inventory.stock.models import Movement
 from inventory.stock.schemas import MAX_QUANTITY
+from inventory.stocktakes.models import quarter_of
 from tests.factories import check_ledger, receive
 
 HOSTILE = st.one_of(st.sampled_from(
@@ -62,6 +64,15 @@ FORMS = {
     "/stock/transfers/{requested}/cancel": ["idempotency_key"],
     "/stock/transfers/{in_transit}/receive": ["idempotency_key", "lines-0-line",
                                               "lines-0-received"],
+    "/stocktakes/new": ["site", "period", "include_sub_sites", "categories", "counters", "witness", "note"],
+    "/stocktakes/{in_review}/approve": ["idempotency_key", "reason-WATER", "reason-"],
+    "/stocktakes/{in_review}/recount": ["idempotency_key", "labels"],
+    "/stocktakes/{in_review}/cancel": ["idempotency_key"],
+    "/stocktakes/{counting}/count": ["idempotency_key", "label", "counted"],
+    "/stocktakes/{counting}/found": ["idempotency_key", "material", "quantity", "lot", "expiry_date",
+                                     "serial", "note"],
+    "/stocktakes/{counting}/found/{found}/remove": ["idempotency_key"],
+    "/stocktakes/{counting}/submit": ["idempotency_key"],
     "/users/new": ["username", "display_name", "role", "sites", "password"],
     "/users/fuzzed/edit": ["display_name", "role", "sites", "active"],
     "/users/fuzzed/password": ["password"],
@@ -98,6 +109,15 @@ def test_random_form_input_never_gets_a_500(app, client, login, make_user, manag
                                    "min_quantity": 5, "per_person": 0.01}).json
     values = {"norm": norm["id"], "issue": issue["number"], "water": water["label"],
               "generator": generator["label"], "requested": transfers[0], "in_transit": transfers[1]}
+    # A stocktake in review, for its buttons (approval with reasons, recount, cancel).
+    stocktake = manager.post("/stocktakes", {"site": "GT-XB", "period": quarter_of(clock.today())}).json
+    manager.post(f"/stocktakes/{stocktake['id']}/counts", {"label": water["label"], "counted": 49})
+    assert manager.post(f"/stocktakes/{stocktake['id']}/submit").status_code == 200
+    values["in_review"] = stocktake["id"]
+    # One counting elsewhere, for the count page's forms (sorted, the submit button comes last).
+    counting = manager.post("/stocktakes", {"site": "GT-NH", "period": quarter_of(clock.today())}).json
+    found = manager.post(f"/stocktakes/{counting['id']}/found", {"material": "QUILT", "quantity": 2}).json
+    values.update(counting=counting["id"], found=found["id"])
     make_user("viewer", username="fuzzed")
     login(make_user("admin"))
     answered = set()  # forms that got past the request checks to their own validation

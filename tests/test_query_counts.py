@@ -18,7 +18,9 @@ from flask import url_for
 
 from inventory import clock
 from inventory.db import db
+from inventory.sites.models import Site
 from inventory.stock.models import IssueLine, StockItem, Transfer
+from inventory.stocktakes.models import quarter_of
 from tests.factories import Api, receive
 
 SMALL, LARGE = 3, 30
@@ -36,6 +38,10 @@ QUERIES = {
     "api.list_issues": "?per_page=500",
     "api.list_transfers": "?per_page=500",
     "api.shortfalls": "?all=true",
+    "stocktakes.detail": "?lines=all",
+    "stocktakes.variance_sheet": "?all=1",
+    "stocktakes.variance_sheet_pdf": "?all=1",
+    "stocktakes.variance_sheet_xlsx": "?all=1",
 }
 
 # Routes with arguments, and what fills them: a key of the ``grown`` record below.
@@ -71,6 +77,16 @@ ROUTE_VALUES = {
     "api.get_site": {"code": "site"},
     "api.get_material": {"code": "material"},
     "api.get_norm": {"norm_id": "norm"},
+    "api.get_stocktake": {"stocktake_id": "stocktake"},
+    "stocktakes.detail": {"stocktake_id": "stocktake"},
+    "stocktakes.count": {"stocktake_id": "stocktake"},
+    "stocktakes.lookup": {"stocktake_id": "stocktake", "label": "water"},
+    "stocktakes.count_sheet": {"stocktake_id": "stocktake"},
+    "stocktakes.count_sheet_pdf": {"stocktake_id": "stocktake"},
+    "stocktakes.count_sheet_xlsx": {"stocktake_id": "stocktake"},
+    "stocktakes.variance_sheet": {"stocktake_id": "stocktake"},
+    "stocktakes.variance_sheet_pdf": {"stocktake_id": "stocktake"},
+    "stocktakes.variance_sheet_xlsx": {"stocktake_id": "stocktake"},
 }
 # Routes that send a signed-in user on: the login page, and a storeroom's door label (to its stock).
 REDIRECTS = {"auth.login", "labels.scan_site"}
@@ -128,6 +144,16 @@ def grow(app, api, make_user, water: str, tag: str, n: int, today: dt.date) -> d
     _ok(api.post(f"/transfers/{transfer['number']}/dispatch"))
     receipt = receive(api, site="GT", material="GEN", quantity=n,
                       serials=[f"GEN-{tag}-{i}" for i in range(n)])
+    # A count of 新坝镇 and its points (the round before's cancelled): a line for every item there,
+    # n of them counted, n found lines.
+    for earlier in _ok(api.get("/stocktakes?status=counting"))["items"]:
+        _ok(api.post(f"/stocktakes/{earlier['id']}/cancel"))
+    stocktake = _ok(api.post("/stocktakes", {"site": "GT-XB", "period": quarter_of(today),
+                                             "include_sub_sites": True}))
+    for line in _ok(api.get(f"/stocktakes/{stocktake['id']}"))["lines"][:n]:
+        _ok(api.post(f"/stocktakes/{stocktake['id']}/counts", {"label": line["label"], "counted": 1}))
+    for i in range(n):
+        _ok(api.post(f"/stocktakes/{stocktake['id']}/found", {"material": lots[i], "quantity": 2}))
     with app.app_context():
         # Overdue loans, late transfers and expired lots, for the alerts.
         yesterday = today - dt.timedelta(days=1)
@@ -137,11 +163,13 @@ def grow(app, api, make_user, water: str, tag: str, n: int, today: dt.date) -> d
         db.session.execute(sa.update(StockItem).where(StockItem.lot.like(f"P{tag}%"),
                                                       StockItem.id % 2 == 0)
                            .values(expiry_date=yesterday))
+        # Sites opened long ago and never counted: every one is overdue for its quarterly count.
+        db.session.execute(sa.update(Site).values(created_at=clock.now() - dt.timedelta(days=200)))
         db.session.commit()
     return {"water": water, "generator": receipt["items"][0]["label"], "site": "GT-XB",
             "material": "WATER", "category": "1-05", "norm": norm["id"], "username": "root",
             "issue": issue["number"], "return": returned["number"], "transfer": transfer["number"],
-            "receipt": receipt["number"]}
+            "receipt": receipt["number"], "stocktake": stocktake["id"]}
 
 
 def _rules(app) -> dict[str, str]:

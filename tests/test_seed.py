@@ -5,11 +5,14 @@ import stat
 
 import sqlalchemy as sa
 
+from inventory.auth.access import COMMAND_LINE
 from inventory.auth.models import User
 from inventory.catalog.models import Material
 from inventory.db import db
-from inventory.sites.models import Site
-from inventory.stock.models import IssueLine, StockItem, Transfer
+from inventory.sites.models import Agreement, Site
+from inventory.stock.models import IssueLine, Movement, StockItem, Transfer
+from inventory.stocktakes import queries as stocktake_queries
+from inventory.stocktakes.models import Stocktake
 
 
 def test_the_demo_loads_gaotai(app, client, today):
@@ -57,6 +60,25 @@ def test_the_demo_loads_gaotai(app, client, today):
     assert len(loans_out) >= 2
     assert sum(1 for line in loans_out if line.due_date < today) == 1, "one overdue loan"
     assert in_transit == 1
+
+    # 季度盘点: the last round closed at all sites but two (one overdue, one joined since), one
+    # count in progress, a few variances posted with their reasons, agreement sites verified.
+    with app.app_context():
+        counted, active = stocktake_queries.coverage(COMMAND_LINE)
+        due = stocktake_queries.due_sites(COMMAND_LINE)
+        statuses = sorted(db.session.scalars(sa.select(Stocktake.status)).all())
+        counting = db.session.scalar(sa.select(Stocktake).where(Stocktake.status == "counting"))
+        progress = stocktake_queries.progress(counting)
+        variances = db.session.scalars(sa.select(Movement.note).where(Movement.kind == "stocktake")).all()
+        verified = dict(db.session.execute(sa.select(Site.code, Agreement.last_verified).join(Agreement)).all())
+    assert counted == active - 2 and active == all_sites
+    assert [d.site.code for d in due if d.overdue] == ["GT-NH-DC1"], "one site overdue"
+    assert [d.site.code for d in due if not d.overdue] == ["GT-XB"], "新坝镇 due, its count under way"
+    assert statuses.count("counting") == 1 and set(statuses) == {"closed", "counting"}
+    assert counting.site.code == "GT-XB" and 0 < progress.counted < progress.total
+    assert len(variances) >= 2 and all("未说明" not in note for note in variances)
+    assert (today - verified["GT-XB-DC1"]).days <= 92 and verified["GT-XB-HP-DC1"] is None
+    assert (today - verified["GT-NH-DC1"]).days > 92
     assert app.test_cli_runner().invoke(args=["check", "ledger"]).exit_code == 0
 
     again = app.test_cli_runner().invoke(args=["seed", "demo", "--if-empty"])

@@ -1,6 +1,7 @@
 """What needs attention, within the user's scope: shortfalls, expiry, late loans, untested
-equipment, agreements running out or unchecked, transfers stuck on the road; and each site's
-readiness for roads, power and networks being cut (reference/norms-default.md §9.4)."""
+equipment, agreements running out or unchecked, transfers stuck on the road, quarterly counts
+due or overdue; and each site's readiness for roads, power and networks being cut
+(reference/norms-default.md §9.4)."""
 
 import datetime as dt
 
@@ -17,6 +18,7 @@ from inventory.norms.queries import VERIFICATION_FRESH_DAYS, group_of, norm_grou
 from inventory.sites.models import Agreement, Site
 from inventory.stock import queries as stock_queries
 from inventory.stock.models import EquipmentTest, StockItem, Transfer
+from inventory.stocktakes import queries as stocktake_queries
 
 EXPIRY_WARNING_DAYS = 90
 UNTESTED_DAYS = 30
@@ -78,6 +80,7 @@ def _alert_queries(user, *, today: dt.date, expiry_days: int) -> dict:
         "untested_equipment": untested_equipment(user, today=today),
         "agreements_expiring": agreements_needing_attention(user, today=today),
         "transfers_late": late,
+        "stocktakes_due": stocktake_queries.due_query(user, on=today),
         # One per site and group of norms, as the shortfall report lists them (norm_groups).
         "shortfalls": restrict_to_scope(sa.select(short.c.site_id, group_of(short.c.norm_id, norm_groups()))
                               .join(Site, Site.id == short.c.site_id)
@@ -93,14 +96,17 @@ def alert_counts(user, *, today: dt.date | None = None,
 
 
 def alerts(user, *, today: dt.date | None = None, expiry_days: int = EXPIRY_WARNING_DAYS) -> dict:
-    """Every alert, as lists of records (at most 200 each) and their full counts."""
-    queries = _alert_queries(user, today=today or clock.today(), expiry_days=expiry_days)
+    """Every alert, as lists of records (at most 200 each) and their full counts; the sites due
+    for their quarterly count as stocktakes.queries.Due (site, due date, days overdue)."""
+    today = today or clock.today()
+    queries = _alert_queries(user, today=today, expiry_days=expiry_days)
     counts = {name: stock_queries.count_of(query) for name, query in queries.items()}
     del queries["shortfalls"]  # a count is all the alert needs; the report lists the rows
+    del queries["stocktakes_due"]  # listed with their due dates below
     return {"counts": counts, "shortfalls": counts["shortfalls"],
             **{name: list(db.session.scalars(query.limit(LIST_LIMIT)))
                for name, query in queries.items()},
-            "stocktakes_due": []}
+            "stocktakes_due": stocktake_queries.due_sites(user, on=today, limit=LIST_LIMIT)}
 
 
 READINESS_RED, READINESS_AMBER, READINESS_GREEN = "red", "amber", "green"
@@ -111,8 +117,9 @@ def readiness(user, *, today: dt.date | None = None) -> dict[int, dict]:
 
     red — no working comms (no satellite phone or Beidou terminal on the shelf), or no working
     power, or water or food below 50 % of its norm; amber — any norm below 100 %, comms or
-    power equipment untested for over 30 days, or food or water expiring within 90 days;
-    green otherwise. Returns {site_id: {"colour", "reasons"}}.
+    power equipment untested for over 30 days, food or water expiring within 90 days, or the
+    quarterly count overdue (stocktakes.queries); green otherwise.
+    Returns {site_id: {"colour", "reasons"}}.
     """
     today = today or clock.today()
     short = shortfall_rows(today=today).subquery()
@@ -134,6 +141,7 @@ def readiness(user, *, today: dt.date | None = None) -> dict[int, dict]:
                StockItem.expiry_date >= today,
                StockItem.expiry_date <= today + dt.timedelta(days=EXPIRY_WARNING_DAYS)),
         user, Site.path)))
+    uncounted = stocktake_queries.overdue_site_ids(user, on=today)
     result: dict[int, dict] = {}
     for site_id, group, name, required, usable in rows:
         site = result.setdefault(site_id, {"red": [], "amber": [], "groups": {}})
@@ -154,6 +162,8 @@ def readiness(user, *, today: dt.date | None = None) -> dict[int, dict]:
             site["amber"].append(_("通信或电力设备超过 %(n)d 天未试机", n=UNTESTED_DAYS))
         if site_id in expiring:
             site["amber"].append(_("食品或饮用水 %(n)d 天内到期", n=EXPIRY_WARNING_DAYS))
+        if site_id in uncounted:
+            site["amber"].append(_("季度盘点逾期"))
         colour = (READINESS_RED if site["red"] else READINESS_AMBER if site["amber"]
                   else READINESS_GREEN)
         result[site_id] = {"colour": colour, "reasons": site["red"] or site["amber"]}

@@ -4,7 +4,7 @@ from flask import g, request
 
 from inventory.alerts import queries
 from inventory.api.routes import query, route
-from inventory.api.shapes import SELF, Int, IsoDate, ListOf, Mapping, Shape, Str
+from inventory.api.shapes import Int, IsoDate, ListOf, Mapping, Shape, Str
 from inventory.api.stock import STOCK_ITEM
 from inventory.errors import ValidationError
 
@@ -18,7 +18,8 @@ LOAN = Shape({
 ALERTS = Shape({
     "shortfalls": Int(minimum=0, description="短缺的站点定额行数"),
     "expiring": ListOf(STOCK_ITEM), "expired": ListOf(STOCK_ITEM), "overdue_loans": ListOf(LOAN),
-    "untested_equipment": ListOf(STOCK_ITEM), "stocktakes_due": ListOf(Str(SELF)),
+    "untested_equipment": ListOf(STOCK_ITEM),
+    "stocktakes_due": ListOf(Str("site.code"), description="季度盘点到期或逾期的站点编码"),
     "agreements_expiring": ListOf(Str("code"), description="站点编码"),
     "transfers_late": ListOf(Str("number"), description="调拨单号"),
     "counts": Mapping(Int(minimum=0), description="每类的总数（列表最多 200 条）"),

@@ -9,7 +9,7 @@ import re
 from flask import g, jsonify, request
 from flask_babel import gettext as _
 
-from inventory.api.core import choice_arg, json_body, scoped_site
+from inventory.api.core import MAX_ID, choice_arg, json_body, scoped_site
 from inventory.api.routes import SITE, Body, Page, choice, query, route
 from inventory.api.shapes import Bool, Choice, Int, IsoDate, IsoDateTime, ListOf, Nested, Shape, Str
 from inventory.api.stock import STOCK_ITEM
@@ -73,6 +73,17 @@ APPROVAL_ANSWER = Shape({
 }, name="StocktakeApproval", by_key=True)
 
 PERIOD = query("period", "季度，如 2026-Q4")
+ONE = f"/stocktakes/<int(max={MAX_ID}):stocktake_id>"  # an id the database's integer can hold
+
+
+class ByRole:
+    """An answer whose shape depends on who asks (the view picks; the document lists both)."""
+
+    def __init__(self, *shapes: Shape):
+        self.shapes = shapes
+
+    def schema(self, components: dict) -> dict:
+        return {"oneOf": [shape.schema(components) for shape in self.shapes]}
 
 
 def _detail_of(stocktake):
@@ -99,44 +110,44 @@ def list_stocktakes():
                               status=choice_arg("status", STATUSES))
 
 
-@route.get("/stocktakes/<int:stocktake_id>", "一张盘点单（盘点人看不到账面数与差异）",
-           answers=REVIEW_DETAIL, errors=(401, 404))
+@route.get(ONE, "一张盘点单（盘点人看不到账面数与差异）",
+           answers=ByRole(REVIEW_DETAIL, BLIND_DETAIL), errors=(401, 404))
 def get_stocktake(stocktake_id):
     """Its lines in shelf order. Auditors and managers also see ``expected``, ``variance``,
     ``value`` and ``reason``; a keeper's answer is the StocktakeBlind shape without them."""
     return _detail_of(services.visible_stocktake(g.api_user, stocktake_id))
 
 
-@route.post("/stocktakes/<int:stocktake_id>/counts", "清点一个标签（以最后一次为准）",
+@route.post(f"{ONE}/counts", "清点一个标签（以最后一次为准）",
             body=COUNT, answers=COUNT_ANSWER, status=201, idempotent=True)
-def record_count(stocktake_id):
+def record_stocktake_count(stocktake_id):
     """A label not counted by this stocktake (another site, another category) → 422."""
     return services.record_count(actor=g.api_user, stocktake_id=stocktake_id, data=json_body())
 
 
-@route.post("/stocktakes/<int:stocktake_id>/found", "登记盘盈：账外或无标签的物资",
+@route.post(f"{ONE}/found", "登记盘盈：账外或无标签的物资",
             body=FOUND, answers=FOUND_LINE, status=201, idempotent=True)
-def record_found(stocktake_id):
+def record_found_goods(stocktake_id):
     """Goods on the shelf that are not on the books; each becomes a stock item on approval."""
     return services.record_found(actor=g.api_user, stocktake_id=stocktake_id, data=json_body())
 
 
-@route.post("/stocktakes/<int:stocktake_id>/submit", "提交审核", answers=STOCKTAKE, idempotent=True)
-def submit(stocktake_id):
+@route.post(f"{ONE}/submit", "提交审核", answers=STOCKTAKE, idempotent=True)
+def submit_stocktake(stocktake_id):
     """Counting ends; items not counted stay with ``counted: null`` (they count as 0 on approval)."""
     return services.submit(actor=g.api_user, stocktake_id=stocktake_id)
 
 
-@route.post("/stocktakes/<int:stocktake_id>/recount", "退回复盘（管理员，审核中）",
+@route.post(f"{ONE}/recount", "退回复盘（管理员，审核中）",
             body=RECOUNT, answers=STOCKTAKE, idempotent=True)
-def recount(stocktake_id):
+def recount_stocktake(stocktake_id):
     """Those lines' counts are cleared and marked for a recount; the stocktake is counting again."""
     return services.request_recount(actor=g.api_user, stocktake_id=stocktake_id, data=json_body())
 
 
-@route.post("/stocktakes/<int:stocktake_id>/approve", "审批：按差异过账并完成盘点（管理员）",
+@route.post(f"{ONE}/approve", "审批：按差异过账并完成盘点（管理员）",
             body=Body(APPROVAL, required=False), answers=APPROVAL_ANSWER, idempotent=True)
-def approve(stocktake_id):
+def approve_stocktake(stocktake_id):
     """One ``stocktake`` movement per variance (uncounted lines count as 0), found goods booked as
     new items, all or nothing. Closed already → 409 invalid_state; the only counter → 403."""
     body = json_body() if request.get_data() else {}
@@ -144,9 +155,9 @@ def approve(stocktake_id):
     return {"stocktake": outcome.stocktake, "variances": outcome.variances, "found": outcome.found}
 
 
-@route.post("/stocktakes/<int:stocktake_id>/cancel", "撤销盘点（审批前）", answers=STOCKTAKE,
+@route.post(f"{ONE}/cancel", "撤销盘点（审批前）", answers=STOCKTAKE,
             idempotent=True)
-def cancel(stocktake_id):
+def cancel_stocktake(stocktake_id):
     """Nothing was posted and nothing is."""
     return services.cancel(actor=g.api_user, stocktake_id=stocktake_id)
 

@@ -20,6 +20,8 @@ class MaterialForm(FlaskForm):
     shelf_life_days = StringField(_l("保质期（天）"), render_kw={"inputmode": "numeric"},
                                   description=_l("无保质期则留空"))
     needs_testing = BooleanField(_l("需定期试机"))
+    unit_price = StringField(_l("参考单价（元）"), render_kw={"inputmode": "decimal"},
+                             description=_l("用于计算盘点差异金额；不知道可留空"))
     active = BooleanField(_l("启用"), default=True)
     submit = SubmitField(_l("保存"))
 

@@ -8,7 +8,7 @@ from inventory.auth.access import authorize
 from inventory.catalog.models import TRACKING, Category, Material
 from inventory.db import db, transactional
 from inventory.errors import Duplicate, NotFound, ValidationError
-from inventory.validation import Boolean, Integer, Object, String, load
+from inventory.validation import Boolean, Integer, Number, Object, String, load
 
 CODE_PATTERN = r"[A-Za-z0-9][A-Za-z0-9_.-]{0,31}"
 
@@ -31,11 +31,13 @@ MATERIAL = Object({
     "returnable": Boolean(description="使用后可归还（帐篷、折叠床、发电机等）"),
     "shelf_life_days": Integer(minimum=1, maximum=36_500, nullable=True),
     "needs_testing": Boolean(description="需每月试机（卫星电话、发电机）"),
+    "unit_price": Number(minimum=0, maximum=100_000_000, nullable=True,
+                         description="参考单价（元，两位小数）：盘点差异按它计金额"),
     "active": Boolean(),
 })
 
 MATERIAL_FIELDS = ("name", "name_en", "category", "unit", "spec", "tracking", "returnable",
-                   "shelf_life_days", "needs_testing", "active")
+                   "shelf_life_days", "needs_testing", "unit_price", "active")
 
 
 def get_material(code: str) -> Material:
@@ -74,6 +76,7 @@ def material_snapshot(material: Material) -> dict:
         "returnable": material.returnable,
         "shelf_life_days": material.shelf_life_days,
         "needs_testing": material.needs_testing,
+        "unit_price": material.unit_price,
         "active": material.active,
     }
 
@@ -86,6 +89,8 @@ def _apply(material: Material, fields: dict) -> None:
     for name in ("name_en", "spec"):
         if name in fields:
             setattr(material, name, fields[name] or "")
+    if "unit_price" in fields:
+        material.unit_price = None if fields["unit_price"] is None else round(fields["unit_price"], 2)
     if "category" in fields:
         material.category = _category_for(fields["category"])
 

@@ -36,7 +36,7 @@ def _material_form() -> MaterialForm:
 def _material_data(form, *, with_code: bool) -> dict:
     text = ["name", "unit", "category", "tracking", "name_en", "spec"]
     return collect(form, text=["code", *text] if with_code else text, integers=["shelf_life_days"],
-                   flags=["returnable", "needs_testing", "active"])
+                   numbers=["unit_price"], flags=["returnable", "needs_testing", "active"])
 
 
 @blueprint.route("/new", methods=["GET", "POST"])
@@ -74,6 +74,7 @@ def edit(code):
         snapshot = services.material_snapshot(material)
         for name, value in snapshot.items():
             form[name].data = "" if value is None else (
+                f"{value:.2f}" if name == "unit_price" else
                 str(value) if name == "shelf_life_days" else value)
     form.code.data = material.code
 

@@ -8,6 +8,7 @@ from inventory.catalog.queries import material_count
 from inventory.dashboard import queries
 from inventory.sites.queries import site_counts_by_kind
 from inventory.stock.queries import count_of, in_transit_count, loans
+from inventory.stocktakes import queries as stocktake_queries
 
 blueprint = Blueprint("dashboard", __name__)
 
@@ -16,8 +17,8 @@ blueprint = Blueprint("dashboard", __name__)
 @login_required
 def index():
     """The towns that need attention most (all of them with ?towns=all), readiness on a map,
-    coverage of the norms, expiry by month and alert counts; a keeper's home is the day's work
-    instead (tasks)."""
+    coverage of the norms, expiry by month, alert counts and how many sites had their quarterly
+    count; a keeper's home is the day's work instead (tasks)."""
     if current_user.role == "keeper":
         return tasks()
     states = queries.graded(readiness(current_user), queries.site_gaps(current_user))
@@ -32,15 +33,18 @@ def index():
         map_size=(queries.MAP_WIDTH, queries.MAP_HEIGHT), grade_names=queries.GRADE_NAMES,
         towns=towns if every_town else towns[:queries.RANKING_LIMIT], town_total=len(towns),
         every_town=every_town, ranking_limit=queries.RANKING_LIMIT, columns=columns,
-        coverage=coverage, months=months, busiest=max([m["lots"] for m in months] + [1]))
+        coverage=coverage, months=months, busiest=max([m["lots"] for m in months] + [1]),
+        audited=stocktake_queries.coverage(current_user))
 
 
 def tasks():
-    """A keeper's home: scan, issue, receive, take back, transfer, and the own site's alerts."""
+    """A keeper's home: scan, issue, receive, take back, transfer, count (while a stocktake of
+    the own sites is counting), and the own site's alerts."""
     site = current_user.sites[0] if current_user.sites else None
+    counting = stocktake_queries.counting_now(current_user)
     return render_template("dashboard/tasks.html", site=site, counts=alert_counts(current_user),
                            loans_out=count_of(loans(current_user, site=site)),
-                           in_transit=in_transit_count(current_user))
+                           in_transit=in_transit_count(current_user), counting=counting)
 
 
 @blueprint.get("/more")

@@ -16,10 +16,21 @@ def neutralised(value):
     return value
 
 
+def _write_row(page, row_number: int, row, style=None) -> None:
+    for column, value in enumerate(row):
+        if isinstance(value, str):
+            page.write_string(row_number, column, neutralised(value), style)
+        elif value is None:
+            page.write_blank(row_number, column, None, style)
+        else:
+            page.write_number(row_number, column, value, style)
+
+
 def workbook(sheet: str, headers: list[str], rows, *, widths: list[int] | None = None,
-             title: str | None = None, note: str | None = None) -> bytes:
+             title: str | None = None, note: str | None = None, totals=None) -> bytes:
     """One sheet: a title row and a note row (when given), then a bold header row that stays in
-    view and filters the rows below it; every string written as a string, never a formula."""
+    view and filters the rows below it, and ``totals`` rows (when given) in bold after them,
+    outside the filter; every string written as a string, never a formula."""
     buffer = io.BytesIO()
     book = xlsxwriter.Workbook(buffer, {"in_memory": True, "strings_to_formulas": False,
                                         "strings_to_numbers": False, "strings_to_urls": False})
@@ -36,14 +47,12 @@ def workbook(sheet: str, headers: list[str], rows, *, widths: list[int] | None =
     page.freeze_panes(top + 1, 0)
     last = top  # the last row written, for the filter's range
     for last, row in enumerate(rows, start=top + 1):
-        for column, value in enumerate(row):
-            if isinstance(value, str):
-                page.write_string(last, column, neutralised(value))
-            elif value is None:
-                page.write_blank(last, column, None)
-            else:
-                page.write_number(last, column, value)
+        _write_row(page, last, row)
     page.autofilter(top, 0, last, len(headers) - 1)
+    if totals:
+        strong = book.add_format({"bold": True, "top": 1})
+        for offset, row in enumerate(totals, start=1):
+            _write_row(page, last + offset, row, strong)
     for column, width in enumerate(widths or []):
         page.set_column(column, column, width)
     book.close()

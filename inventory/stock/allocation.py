@@ -22,8 +22,12 @@ _ITEM_BY_LABEL = sa.select(StockItem).where(StockItem.label == sa.bindparam("lab
     sa.orm.lazyload(StockItem.site))
 
 
-def _is_expired(item: StockItem) -> bool:
-    return item.expiry_date is not None and item.expiry_date < clock.today()
+def refuse_expired(item: StockItem) -> None:
+    """Raise InvalidState when ``item`` has expired: it leaves only by write-off, never by an
+    issue or a transfer (moving it would only have it written off elsewhere)."""
+    if item.expiry_date is not None and item.expiry_date < clock.today():
+        raise InvalidState(_("标签 %(label)s 已于 %(date)s 过期，只能报废，不能发放或调拨",
+                             label=format_label(item.label), date=item.expiry_date))
 
 
 def available_for_issue(site: Site, material: Material):
@@ -89,9 +93,7 @@ def allocate(resolved, *, allow_damaged=False) -> list[tuple[dict, StockItem, in
                 raise InvalidState(_("标签 %(label)s 的状态是“%(status)s”，不能出库",
                                      label=format_label(item.label),
                                      status=STATUS_NAMES[item.status]))
-            if _is_expired(item) and not allow_damaged:
-                raise InvalidState(_("标签 %(label)s 已于 %(date)s 过期，不能发放",
-                                     label=format_label(item.label), date=item.expiry_date))
+            refuse_expired(item)  # damaged goods may go for repair; expired ones may not
         taken = []
         for item in items:
             share = min(wanted - sum(q for _item, q in taken), remaining[item.id])

@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
+    BooleanField,
     FieldList,
     Form,
     FormField,
@@ -54,6 +55,8 @@ class ReceiveForm(OnceForm):
                          validate_choice=False)
     donor = StringField(_l("捐赠方"))
     note = StringField(_l("备注"))
+    # Shown once the receipt was refused for a past expiry (services.receive, warn_expired).
+    confirm_expired = BooleanField(_l("物资已过期，仍然入库"))
     submit = SubmitField(_l("确认入库"))
 
 

@@ -112,8 +112,12 @@ def _serial_is_known(material: Material, serial: str) -> bool:
 # --- receipts -----------------------------------------------------------------------------------
 
 @transactional
-def receive(*, actor, data: dict) -> Receipt:
-    """入库: add a lot to its batch item at the site, or make one item per serial number."""
+def receive(*, actor, data: dict, warn_expired: bool = False) -> Receipt:
+    """入库: add a lot to its batch item at the site, or make one item per serial number.
+
+    Goods past their expiry are booked too; with ``warn_expired`` (the receipt page, until the
+    user confirms) such a receipt is refused instead, with the warning on ``confirm_expired``.
+    """
     fields = load(RECEIPT, data)
     site = site_for(fields["site"], "site")
     authorize(actor, "stock.receive", site)
@@ -131,8 +135,11 @@ def receive(*, actor, data: dict) -> Receipt:
         errors["production_date"] = _("生产日期不能晚于今天")
     if production and expiry and expiry < production:
         errors["expiry_date"] = _("有效期不能早于生产日期")
-    elif expiry and expiry < clock.today():
-        errors["expiry_date"] = _("已过期的物资不能入库")
+    elif warn_expired and expiry and expiry < clock.today():
+        # Expired goods on the shelf must be on the books all the same (allocation lets them out
+        # only by write-off); the page asks first, in case the date was mistyped.
+        errors["confirm_expired"] = _(
+            "有效期 %(date)s 已过，入库后只能报废，不能发放或调拨。确认入库请勾选此项后再次提交", date=expiry)
     if material.tracking == "serial":
         if len(serials) != quantity:
             errors["serials"] = _("一物一码物资须填写 %(n)d 个序列号，实际 %(m)d 个",

@@ -12,7 +12,7 @@ from inventory.auth.access import authorize
 from inventory.db import db, transactional
 from inventory.errors import InsufficientStock, InvalidState, NotFound, ValidationError
 from inventory.stock import ledger
-from inventory.stock.allocation import allocate, available_for_issue, resolve_lines
+from inventory.stock.allocation import allocate, available_for_issue, refuse_expired, resolve_lines
 from inventory.stock.models import TRANSFER_STATUS_NAMES, StockItem, Transfer, TransferLine
 from inventory.stock.schemas import TRANSFER, TRANSFER_RECEIPT
 from inventory.stock.services import site_for
@@ -59,6 +59,8 @@ def _check_available(resolved) -> None:
     """Refuse a request that could not be met with today's stock (without locking anything)."""
     short = []
     for index, (line, _material, items) in enumerate(resolved):
+        if "label" in line:
+            refuse_expired(items[0])  # dispatch would refuse it (allocate); say so now
         quantity = db.session.scalar(sa.select(sa.func.coalesce(sa.func.sum(StockItem.quantity), 0))
                                      .where(StockItem.id.in_([item.id for item in items])))
         if quantity < line["quantity"]:

@@ -51,13 +51,20 @@ ONLY_COUNTER = _l("您是本次盘点唯一的盘点人，不能审批自己的�
 # Items a count covers: on the shelf (available or damaged) with something in them. Goods on
 # loan or on the road have left the books' quantity already.
 COUNTABLE_STATUSES = ("available", "damaged")
-_LINES, _ITEMS = StocktakeLine.__table__, StockItem.__table__
+_LINES = StocktakeLine.__table__
 _SET_COUNT = (sa.update(_LINES)
               .where(_LINES.c.id == sa.bindparam("line_id"))
               .values(counted=sa.bindparam("counted_value"), expected_at_count=sa.bindparam("books"),
                       counted_by_id=sa.bindparam("user"), counted_at=sa.bindparam("at"), recount=False))
 _SET_OUTCOME = (sa.update(_LINES).where(_LINES.c.id == sa.bindparam("line_id"))
                 .values(delta=sa.bindparam("posted"), reason=sa.bindparam("why")))
+# What approval reads of each line, as rows: a stocktake has thousands of lines, and loading each
+# as an object with its item (and the item's site and material) cost more than posting it.
+_APPROVAL_LINES = (sa.select(_LINES.c.id, _LINES.c.item_id, _LINES.c.counted, _LINES.c.expected_at_count,
+                             StockItem.label, StockItem.serial)
+                   .join(StockItem, StockItem.id == _LINES.c.item_id)
+                   .where(_LINES.c.stocktake_id == sa.bindparam("stocktake_id"))
+                   .order_by(_LINES.c.item_id))
 
 
 # --- what the actions look up ------------------------------------------------------------------
@@ -141,11 +148,11 @@ def scope_sites(stocktake: Stocktake):
 
 def countable_items(stocktake: Stocktake):
     """The select of the items the stocktake counts: on the shelf, in its sites and categories."""
-    query = (sa.select(_ITEMS.c.id, _ITEMS.c.quantity)
-             .where(_ITEMS.c.site_id.in_(scope_sites(stocktake)),
-                    _ITEMS.c.status.in_(COUNTABLE_STATUSES), _ITEMS.c.quantity > 0))
+    query = (sa.select(StockItem.id, StockItem.quantity)
+             .where(StockItem.site_id.in_(scope_sites(stocktake)),
+                    StockItem.status.in_(COUNTABLE_STATUSES), StockItem.quantity > 0))
     if (categories := _category_ids(stocktake)) is not None:
-        query = query.where(_ITEMS.c.material_id.in_(
+        query = query.where(StockItem.material_id.in_(
             sa.select(Material.id).where(Material.category_id.in_(categories))))
     return query
 
@@ -286,7 +293,7 @@ def record_count(*, actor, stocktake_id: int, data: dict) -> StocktakeLine:
         raise ValidationError({"label": _("标签 %(label)s 的物品已借出或在途，不在库内，不能计数",
                                           label=format_label(item.label))})
     line = _line_for(stocktake, item)
-    books = db.session.scalar(sa.select(_ITEMS.c.quantity).where(_ITEMS.c.id == item.id))
+    books = db.session.scalar(sa.select(StockItem.quantity).where(StockItem.id == item.id))
     at = clock.now()
     execute(_SET_COUNT, {"line_id": line.id, "counted_value": counted, "books": books,
                          "user": getattr(actor, "id", None), "at": at})
@@ -364,7 +371,7 @@ def submit(*, actor, stocktake_id: int) -> Stocktake:
     _lock_row(stocktake, shared=False)
     _require(stocktake, "counting")
     _move(stocktake, expected=("counting",), to="review", submitted_at=clock.now())
-    arrived = countable_items(stocktake).where(~_ITEMS.c.id.in_(
+    arrived = countable_items(stocktake).where(~StockItem.id.in_(
         sa.select(_LINES.c.item_id).where(_LINES.c.stocktake_id == stocktake.id))).subquery()
     execute(sa.insert(_LINES).from_select(
         ["stocktake_id", "item_id", "snapshot", "recount", "reason"],
@@ -451,11 +458,9 @@ def approve(*, actor, stocktake_id: int, data: dict | None = None) -> Outcome:
                              number=stocktake.number))
     if counted_by == {getattr(actor, "id", None)}:
         raise Forbidden(ONLY_COUNTER)
-    lines = list(db.session.scalars(
-        sa.select(StocktakeLine).where(StocktakeLine.stocktake_id == stocktake.id)
-        .order_by(StocktakeLine.item_id)))
+    lines = execute(_APPROVAL_LINES, {"stocktake_id": stocktake.id}).all()
     reasons = {normalize_label(label): text.strip() for label, text in (fields.get("reasons") or {}).items()}
-    unknown = reasons.keys() - {line.item.label for line in lines}
+    unknown = reasons.keys() - {line.label for line in lines}
     if unknown:
         raise ValidationError({"reasons": _("这些标签不在本盘点单内：%(labels)s",
                                             labels=listing(sorted(unknown)))})
@@ -469,33 +474,36 @@ def approve(*, actor, stocktake_id: int, data: dict | None = None) -> Outcome:
     # Counted lines whose count matches the books at count time change nothing: only the rest
     # (and every uncounted line, whose books are read under the lock) are locked.
     touched = [line for line in lines if line.counted is None or line.counted != line.expected_at_count]
-    ledger.lock(line.item for line in touched)
-    changes, variances, posted = [], [], {}
+    held = ledger.hold(line.item_id for line in touched)
+    changes, labels, variances, posted = [], [], [], {}
+    unexplained = _stocktake_note(number, "")
     for line in touched:
-        item = line.item
+        item = held[line.item_id]
         expected = item.quantity if line.counted is None else line.expected_at_count
         delta = posted[line.id] = (line.counted or 0) - expected
         if delta == 0:
             continue
-        status = "disposed" if item.serial and item.quantity + delta == 0 else None
-        reason = reasons.get(item.label, "")
-        changes.append(ledger.Change(item, delta, status=status, note=_stocktake_note(number, reason)))
-        variances.append({"line": line, "label": item.label, "expected": expected,
-                          "counted": line.counted, "delta": delta})
+        status = "disposed" if line.serial and item.quantity + delta == 0 else None
+        reason = reasons.get(line.label, "")
+        changes.append(ledger.Change(item, delta, status=status,
+                                     note=_stocktake_note(number, reason) if reason else unexplained))
+        labels.append(line.label)
+        variances.append({"label": line.label, "expected": expected, "counted": line.counted,
+                          "delta": delta})
     try:
         ledger.change_quantities(changes, kind="stocktake", actor=actor, document=number,
                                  reason="count_correction")
     except InsufficientStock as short:
-        labels = [format_label(changes[detail["line"]].item.label) for detail in short.details]
+        refused = [format_label(labels[detail["line"]]) for detail in short.details]
         raise InsufficientStock(_("清点后又有出库，部分物资账面已少于盘亏数：%(labels)s；请退回复盘",
-                                  labels=listing(labels)), details=short.details) from None
-    outcomes = [{"line_id": line.id, "posted": posted.get(line.id, 0),
-                 "why": reasons.get(line.item.label, "")} for line in lines]
+                                  labels=listing(refused)), details=short.details) from None
+    outcomes = [{"line_id": line.id, "posted": posted.get(line.id, 0), "why": reasons.get(line.label, "")}
+                for line in lines]
     if outcomes:
         execute(_SET_OUTCOME, outcomes)
     booked = [_book_found(stocktake, entry, actor=actor, number=number) for entry in found]
     if not stocktake.categories:
-        _record_verification(stocktake, approved_on.date())
+        _record_verification(stocktake, clock.today())
     db.session.flush()
     db.session.refresh(stocktake)
     return Outcome(stocktake, variances, booked)
@@ -508,8 +516,9 @@ def _stocktake_note(number: str, reason: str) -> str:
 def _book_found(stocktake: Stocktake, entry: FoundLine, *, actor, number: str) -> StockItem:
     """A found line becomes stock at the stocktake's site, through the ledger (past expiry too:
     what is on the shelf is on the books; allocation never issues it)."""
-    site, note = stocktake.site, _("盘盈 %(number)s%(note)s", number=number,
-                                   note=f"：{entry.note}" if entry.note else "")
+    site = stocktake.site
+    note = (_("盘盈 %(number)s：%(note)s", number=number, note=entry.note) if entry.note
+            else _("盘盈 %(number)s", number=number))
     if entry.serial:
         item = ledger.serial_item(site, entry.material, serial=entry.serial, lot=entry.lot,
                                   expiry=entry.expiry_date)

@@ -26,8 +26,10 @@ from schemathesis.engine import Status
 from schemathesis.engine import events as engine_events
 from schemathesis.transport.wsgi import WSGITransport
 
+from inventory import clock
 from inventory.api.core import MAX_NESTING
 from inventory.api.openapi import build_document
+from inventory.stocktakes.models import quarter_of
 from tests.factories import Api, check_ledger, in_days, receive
 
 CONFIG = {
@@ -147,6 +149,8 @@ def real_values(client, admin, today):
                                "min_quantity": 5, "per_person": 0.01})
     assert norm.status_code == 201, norm.json
     movements = api.get("/movements", query_string={"per_page": 500}).json["items"]
+    stocktake = api.post("/stocktakes", {"site": "GT-NH", "period": quarter_of(clock.today())})
+    assert stocktake.status_code == 201, stocktake.json
     return {
         "/sites/{code}": {"code": ["GT", "GT-XB", "GT-NH", "GT-XB-DC1"]},
         "/materials/{code}": {"code": ["WATER", "TENT", "GEN", "QUILT"]},
@@ -160,6 +164,8 @@ def real_values(client, admin, today):
            for action in ("", "/dispatch", "/receive", "/cancel")},
         "/movements/{movement_id}/reverse": {"movement_id": [m["id"] for m in movements]},
         "/norms/{norm_id}": {"norm_id": [norm.json["id"]]},
+        **{f"/stocktakes/{{stocktake_id}}{action}": {"stocktake_id": [stocktake.json["id"]]}
+           for action in ("", "/counts", "/found", "/submit", "/recount", "/approve", "/cancel")},
     }
 
 

@@ -5,7 +5,15 @@ tab bar's targets at least 48 px (issue 15)."""
 import re
 
 import pytest
+import sqlalchemy as sa
 
+from inventory import clock
+from inventory.auth.access import COMMAND_LINE
+from inventory.db import db
+from inventory.sites.models import Site
+from inventory.stock.models import StockItem
+from inventory.stocktakes.models import Stocktake, StocktakeLine, quarter_of
+from inventory.stocktakes.services import open_stocktake
 from tests.browser.conftest import PHONE
 from tests.factories import PASSWORD
 
@@ -14,7 +22,7 @@ pytestmark = pytest.mark.browser
 PAGES = ["/", "/more", "/scan", "/stock/", "/stock/summary", "/stock/issue", "/stock/receive",
          "/stock/issues", "/stock/loans", "/stock/transfers", "/stock/transfers/new", "/stock/ledger",
          "/alerts/", "/norms/shortfalls", "/norms/", "/sites/", "/sites/GT-CG", "/catalog/", "/labels/",
-         "/password"]
+         "/password", "/stocktakes/", "/stocktakes/new"]
 MANAGER_PAGES = ["/sites/new", "/norms/new", "/catalog/new", "/audit/"]
 
 # Each visible text's size as the eye sees it: an SVG's text is scaled with its drawing.
@@ -51,6 +59,11 @@ def _walk(page, base, username, paths):
     page.goto(f"{base}/stock/")
     if (item := page.locator(".list.stock a").first).count():
         paths = [*paths, item.get_attribute("href")]
+    # A stocktake (the newest: counting, in review or closed) and a closed one, as this role sees it.
+    page.goto(f"{base}/stocktakes/")
+    for row in (".list.stocktakes a", ".list.stocktakes li:has(.stocktake-closed) a"):
+        if (stocktake := page.locator(row).first).count():
+            paths = [*paths, stocktake.get_attribute("href"), f"{stocktake.get_attribute('href')}?lines=all"]
     for path in paths:
         answer = page.goto(f"{base}{path}")
         # A form the role may not use answers 403 with a page of its own, which must fit too.
@@ -73,10 +86,28 @@ def demo(app):
     assert result.exit_code == 0, result.output
 
 
+@pytest.fixture
+def count_pages(app, demo) -> list[str]:
+    """The count page of a stocktake at GT-CG (the keeper's and the auditor's site), empty and
+    with an item on its card: the demo's open one there, else one opened for the test."""
+    with app.app_context():
+        stocktake_id = db.session.scalar(
+            sa.select(Stocktake.id).join(Stocktake.site)
+            .where(Site.code == "GT-CG", Stocktake.status.in_(("counting", "review")))
+            .order_by(Stocktake.status))
+        if stocktake_id is None:
+            stocktake_id = open_stocktake(actor=COMMAND_LINE, data={
+                "site": "GT-CG", "period": quarter_of(clock.today())}).id
+        label = db.session.scalar(sa.select(StockItem.label).join(StocktakeLine)
+                                  .where(StocktakeLine.stocktake_id == stocktake_id)
+                                  .order_by(StockItem.serial.is_(None), StockItem.id))
+    return [f"/stocktakes/{stocktake_id}/count", f"/stocktakes/{stocktake_id}/count?label={label}"]
+
+
 @pytest.mark.parametrize("role", ["keeper", "manager", "dispatcher", "auditor", "viewer"])
-def test_every_page_fits_a_phone(app, live_server, phone, make_user, demo, role):
+def test_every_page_fits_a_phone(app, live_server, phone, make_user, count_pages, role):
     sites = ["GT-CG"] if role in ("keeper", "auditor") else ()
     username = make_user(role, username=f"phone-{role}", sites=sites)
-    paths = [*PAGES, *(MANAGER_PAGES if role == "manager" else [])]
+    paths = [*PAGES, *count_pages, *(MANAGER_PAGES if role == "manager" else [])]
     problems = _walk(phone, live_server, username, paths)
     assert not problems, "\n".join(problems)

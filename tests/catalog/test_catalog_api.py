@@ -88,3 +88,17 @@ def test_categories_are_two_levels(app, client, manager):
     listed = client.get("/api/v1/categories", headers=manager).json["items"]
     assert listed == [{"code": "1", "name": "基本生活保障物资", "parent": None},
                       {"code": "1-01", "name": "住宿类", "parent": "1"}]
+
+
+def test_a_reference_price_prices_a_stocktake_variance(app, client, manager):
+    """参考单价 (issue 16): yuan to two places, never negative, clearable."""
+    make_material(app, "1-05-001", "瓶装饮用水")
+    path = "/api/v1/materials/1-05-001"
+    assert client.get(path, headers=manager).json["unit_price"] is None
+    answer = client.patch(path, headers=manager, json={"unit_price": 12.504})
+    assert answer.status_code == 200 and answer.json["unit_price"] == 12.5
+    for bad in (-1, "12元", True, 10**9):
+        refused = client.patch(path, headers=manager, json={"unit_price": bad})
+        assert refused.status_code == 422 and "unit_price" in refused.json["error"]["details"]
+    assert client.get(path, headers=manager).json["unit_price"] == 12.5
+    assert client.patch(path, headers=manager, json={"unit_price": None}).json["unit_price"] is None

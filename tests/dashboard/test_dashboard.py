@@ -24,7 +24,7 @@ def _norm(app, **data):
 
 
 def _expire(app, lot, today):
-    """Date a lot received with a future expiry back to yesterday (receipts refuse past dates)."""
+    """Date a lot received with a future expiry back to yesterday: it expired on the shelf."""
     with app.app_context():
         db.session.execute(sa.update(StockItem).where(StockItem.lot == lot)
                            .values(expiry_date=today - dt.timedelta(days=1)))

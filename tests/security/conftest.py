@@ -51,6 +51,8 @@ class World:
     b_inbound: str  # in transit, county depot → B
     b_inbound_line: int
     b_movement: int
+    b_stocktake: int  # counting at B, one label counted, one found line
+    b_found: int
     secrets: tuple[str, ...]  # strings only B's people (and the county) may read
 
 
@@ -87,6 +89,8 @@ def _build(demo: bool = False) -> World:
     from inventory.stock import transfers
     from inventory.stock.models import Movement
     from inventory.stock.queries import document_items
+    from inventory.stocktakes import services as stocktakes
+    from inventory.stocktakes.models import quarter_of
 
     today = clock.today()
     admin = create_user(actor=COMMAND_LINE, username="sec-admin", role="admin", password=PASSWORD,
@@ -141,6 +145,12 @@ def _build(demo: bool = False) -> World:
     [a_item] = document_items(a_receipt.number)
     movement = db.session.scalar(sa.select(Movement.id).where(Movement.document == receipt.number))
     inbound_line = inbound.lines[0].id
+    stocktake = stocktakes.open_stocktake(actor=admin, data={
+        "site": "GT-NH", "period": quarter_of(today), "note": f"nhstocktakesecret{SCRIPT}"})
+    stocktakes.record_count(actor=keeper_b, stocktake_id=stocktake.id,
+                            data={"label": b_item.label, "counted": 15})
+    found = stocktakes.record_found(actor=keeper_b, stocktake_id=stocktake.id, data={
+        "material": "SEC-1", "quantity": 2, "lot": "nhfoundsecret"})
 
     b_labels = (b_item.label, b_serial.label)
     secrets = ("nhaddresssecret", "nhkeepersecret", "nhphonesecret", "nhvillagesecret",
@@ -149,7 +159,7 @@ def _build(demo: bool = False) -> World:
                "nhinboundsecret", "nhusersecret", *(("南华镇应急抢险队",) if demo else ()),
                *b_labels, *(format_label(label) for label in b_labels),
                receipt.number, serial_receipt.number, loan.number, back.number,
-               outbound.number, inbound.number)
+               outbound.number, inbound.number, stocktake.number, "nhstocktakesecret", "nhfoundsecret")
     return World(
         site_a="GT-XB", site_b="GT-NH", leaf_b="GT-NH-SEC", keeper_a=keeper_a.username,
         keeper_b=keeper_b.username, admin=admin.username, material="SEC-1", equipment="SEC-2",
@@ -157,7 +167,7 @@ def _build(demo: bool = False) -> World:
         b_label=b_item.label, b_serial_label=b_serial.label, b_receipt=receipt.number,
         b_issue=loan.number, b_issue_line=loan_line, b_return=back.number,
         b_transfer=outbound.number, b_inbound=inbound.number, b_inbound_line=inbound_line,
-        b_movement=movement, secrets=secrets)
+        b_movement=movement, b_stocktake=stocktake.id, b_found=found.id, secrets=secrets)
 
 
 # --- helpers -----------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ import uuid
 from dataclasses import dataclass
 
 from inventory import clock
+from inventory.stocktakes.models import quarter_of
 
 # Endpoints nobody needs to be logged in for, and why that is safe.
 PUBLIC = {
@@ -181,6 +182,30 @@ def calls(w) -> dict[str, list[Call]]:
         "stock.ledger": [read("/stock/ledger", shared=True),
                          read(f"/stock/ledger?material={w.material}", shared=True),
                          read(f"/stock/ledger?site={b}")],
+        # --- stocktake pages: the list, opening, review and its buttons ------------------------
+        "stocktakes.index": [read("/stocktakes/", shared=True), read(f"/stocktakes/?site={b}")],
+        "stocktakes.new": [read(f"/stocktakes/new?site={b}"),
+                           form("/stocktakes/new", site=b, period=quarter_of(clock.today()))],
+        "stocktakes.detail": [read(f"/stocktakes/{w.b_stocktake}"),
+                              read(f"/stocktakes/{w.b_stocktake}?lines=all")],
+        "stocktakes.approve": [form(f"/stocktakes/{w.b_stocktake}/approve", **{f"reason-{w.b_label}": "x"})],
+        "stocktakes.recount": [form(f"/stocktakes/{w.b_stocktake}/recount", labels=w.b_label)],
+        "stocktakes.cancel": [form(f"/stocktakes/{w.b_stocktake}/cancel")],
+        "stocktakes.count": [read(f"/stocktakes/{w.b_stocktake}/count"),
+                             read(f"/stocktakes/{w.b_stocktake}/count?label={w.b_label}")],
+        "stocktakes.lookup": [read(f"/stocktakes/{w.b_stocktake}/lookup/{w.b_label}")],
+        "stocktakes.record_count": [form(f"/stocktakes/{w.b_stocktake}/count", label=w.b_label, counted="1")],
+        "stocktakes.record_found": [form(f"/stocktakes/{w.b_stocktake}/found", material=w.material,
+                                         quantity="1")],
+        "stocktakes.remove_found": [form(f"/stocktakes/{w.b_stocktake}/found/{w.b_found}/remove")],
+        "stocktakes.submit_count": [form(f"/stocktakes/{w.b_stocktake}/submit")],
+        "stocktakes.count_sheet": [read(f"/stocktakes/{w.b_stocktake}/count-sheet")],
+        "stocktakes.count_sheet_pdf": [read(f"/stocktakes/{w.b_stocktake}/count-sheet.pdf")],
+        "stocktakes.count_sheet_xlsx": [read(f"/stocktakes/{w.b_stocktake}/count-sheet.xlsx")],
+        "stocktakes.variance_sheet": [read(f"/stocktakes/{w.b_stocktake}/variance-sheet"),
+                                      read(f"/stocktakes/{w.b_stocktake}/variance-sheet?all=1")],
+        "stocktakes.variance_sheet_pdf": [read(f"/stocktakes/{w.b_stocktake}/variance-sheet.pdf?all=1")],
+        "stocktakes.variance_sheet_xlsx": [read(f"/stocktakes/{w.b_stocktake}/variance-sheet.xlsx?all=1")],
         # --- the API ---------------------------------------------------------------------------
         "api.me": [read(f"{api}/me", shared=True)],
         "api.alerts": [read(f"{api}/alerts", shared=True)],
@@ -251,6 +276,18 @@ def calls(w) -> dict[str, list[Call]]:
         "api.create_adjustment": [write(f"{api}/adjustments", {"label": w.b_label, "delta": -1,
                                                                "reason": "count_correction"})],
         "api.reverse_movement": [write(f"{api}/movements/{w.b_movement}/reverse")],
+        "api.open_stocktake": [write(f"{api}/stocktakes", {"site": b, "period": quarter_of(clock.today())})],
+        "api.list_stocktakes": [read(f"{api}/stocktakes", shared=True),
+                                read(f"{api}/stocktakes?site={b}")],
+        "api.get_stocktake": [read(f"{api}/stocktakes/{w.b_stocktake}")],
+        "api.record_stocktake_count": [write(f"{api}/stocktakes/{w.b_stocktake}/counts",
+                                   {"label": w.b_label, "counted": 1})],
+        "api.record_found_goods": [write(f"{api}/stocktakes/{w.b_stocktake}/found",
+                                   {"material": w.material, "quantity": 1})],
+        "api.submit_stocktake": [write(f"{api}/stocktakes/{w.b_stocktake}/submit")],
+        "api.recount_stocktake": [write(f"{api}/stocktakes/{w.b_stocktake}/recount", {"labels": [w.b_label]})],
+        "api.approve_stocktake": [write(f"{api}/stocktakes/{w.b_stocktake}/approve", {})],
+        "api.cancel_stocktake": [write(f"{api}/stocktakes/{w.b_stocktake}/cancel")],
         "api.list_movements": [read(f"{api}/movements", shared=True),
                                read(f"{api}/movements?material={w.material}", shared=True),
                                read(f"{api}/movements?site={b}"),

@@ -17,8 +17,12 @@ import re
 
 import openpyxl
 import pytest
+import sqlalchemy as sa
 
 from inventory import clock
+from inventory.db import db
+from inventory.sites.models import Site
+from inventory.stocktakes.models import quarter_of
 from tests.factories import (
     Api,
     in_days,
@@ -65,6 +69,11 @@ def towns(app, today):
                                           "valid_from": in_days(today, -30),
                                           "valid_to": in_days(today, 365),
                                           "last_verified": today.isoformat()})
+    # A's and B's village points have stood half a year without a count: both overdue.
+    with app.app_context():
+        db.session.execute(sa.update(Site).where(Site.code.in_(["GT-XB-HP", "GT-NH-V"]))
+                           .values(created_at=clock.now() - dt.timedelta(days=180)))
+        db.session.commit()
     make_catalog(app)
     client = app.test_client()
     users = {"keeper_a": make_user(app, "keeper", username="xb", sites=["GT-XB"]),
@@ -86,7 +95,8 @@ def towns(app, today):
         assert response.status_code == 201, response.json
 
     # A: water short of its norm, a lot expired and one expiring by the reading day, a late loan,
-    # untested equipment, a transfer long on the road, an agreement never checked.
+    # untested equipment, a transfer long on the road, an agreement never checked (and the
+    # village point's overdue count, above).
     receive(keeper_a, site="GT-XB", quantity=60, lot="A-1")
     receive(keeper_a, site="GT-XB", quantity=10, lot="A-2", expiry_date=in_days(today, 20))
     receive(keeper_a, site="GT-XB", quantity=10, lot="A-3", expiry_date=in_days(today, 60))
@@ -99,8 +109,9 @@ def towns(app, today):
                                             "lines": [{"material": "QUILT", "quantity": 1}]})
     assert keeper_a.post(f"/transfers/{transfer.json['number']}/dispatch").status_code == 200
 
-    # B: 95 of the 100 bottles its norm wants, quilts enough, tents to lend.
+    # B: 95 of the 100 bottles its norm wants, quilts enough, tents to lend; quilts at the village.
     receive(keeper_b, site="GT-NH", quantity=95, lot="B-1")
+    receive(keeper_b, site="GT-NH-V", material="QUILT", quantity=5)
     receive(keeper_b, site="GT-NH", material="QUILT", quantity=12)
     receive(keeper_b, site="GT-NH", material="TENT", quantity=5)
     return {**apis, "usernames": users, "app": app, "browsers": {}}
@@ -149,6 +160,19 @@ def _b_agreement_site_receives(towns, today):
     receive(towns["manager"], site="GT-NH-DC", quantity=10, lot="DC")
 
 
+def _b_counts_its_village(towns, today):
+    manager, keeper_b = towns["manager"], towns["keeper_b"]
+    opened = manager.post("/stocktakes", {"site": "GT-NH-V", "period": quarter_of(today)})
+    assert opened.status_code == 201, opened.json
+    stocktake = opened.json["id"]
+    [line] = manager.get(f"/stocktakes/{stocktake}").json["lines"]
+    counted = keeper_b.post(f"/stocktakes/{stocktake}/counts", {"label": line["label"], "counted": 5})
+    assert counted.status_code == 201, counted.json
+    assert keeper_b.post(f"/stocktakes/{stocktake}/submit").status_code == 200
+    approved = manager.post(f"/stocktakes/{stocktake}/approve")
+    assert approved.status_code == 200, approved.json
+
+
 def _b_gets_a_village(towns, today):
     make_site(towns["app"], "GT-NH-NEW", parent="GT-NH", kind="village_point", latitude=39.29,
               longitude=99.99, population=300)
@@ -185,6 +209,8 @@ CHANGES = {
     "agreement_site_stock": (_b_agreement_site_receives, (
         "api /stock/summary", "api /alerts", "api /shortfalls", "api /shortfalls?all=true",
         "page /", "page /norms/shortfalls?all=1", "export /norms/shortfalls.xlsx?all=1")),
+    "stocktake": (_b_counts_its_village, (
+        "api /alerts", "api /alerts?expiring_days=365", "page /", "page /alerts/")),
     "new_village": (_b_gets_a_village, ("api /sites?per_page=500", "page /", "page /sites/")),
 }
 
@@ -268,7 +294,9 @@ def test_town_a_sees_its_own_figures_and_only_those(towns):
         seen = readings(towns, who)
         assert seen["api /alerts"]["counts"] == {
             "shortfalls": 1, "expired": 1, "expiring": 1, "overdue_loans": 1,
-            "untested_equipment": 1, "agreements_expiring": 1, "transfers_late": 1}, who
+            "untested_equipment": 1, "agreements_expiring": 1, "transfers_late": 1,
+            "stocktakes_due": 1}, who
+        assert seen["api /alerts"]["stocktakes_due"] == ["GT-XB-HP"], who
         assert seen["api /stock/summary"] == seen["api /stock/summary?site=GT-XB"] == {"items": [
             {"material": "GEN", "available": 1, "on_loan": 0, "in_transit": 0, "damaged": 0},
             {"material": "QUILT", "available": 11, "on_loan": 0, "in_transit": 0, "damaged": 0},
@@ -289,6 +317,7 @@ def test_town_a_sees_its_own_figures_and_only_those(towns):
         assert dict((label, figure) for figure, label in dashboard["tiles"]) == {
             "定额短缺": "1", "逾期未还的借用": "1", "已过期批次": "1", "90 天内到期的批次": "1",
             "超过 30 天未试机": "1", "代储协议待续签或核查": "1", "在途调拨": "1",
+            "季度盘点到期或逾期": "1", "本季度已盘点站点": "0 / 3",
             "县级储备库": "0", "乡镇储备室": "1", "村级储备点": "1", "协议代储点": "1",
             "物资品种": "4"}, who
         reasons = "饮用水 70/100；食品或饮用水 90 天内到期"

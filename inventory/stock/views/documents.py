@@ -44,7 +44,8 @@ def receive():
         data["source"] = form.source.data or None
         if serials := [s.strip() for s in (form.serials.data or "").splitlines() if s.strip()]:
             data["serials"] = serials
-        receipt = services.receive(actor=current_user, data=data)
+        receipt = services.receive(actor=current_user, data=data,
+                                   warn_expired=not form.confirm_expired.data)
         return url_for("stock.receipt", number=receipt.number)
 
     return submit(form, work, done=_("已入库"), template="stock/receive.html", once=True)

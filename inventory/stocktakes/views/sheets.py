@@ -1,0 +1,124 @@
+"""The paper of a stocktake: the 盘点表 (count sheet, blind: anyone who may see the stocktake)
+and the 差异表 (variance sheet: reviewers only), each as a print page, an A4 PDF and Excel."""
+
+import re
+from urllib.parse import quote
+
+from flask import Response, current_app, render_template, request
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from inventory.auth.access import authorize
+from inventory.errors import Unavailable
+from inventory.labels import pdf
+from inventory.stocktakes import sheets
+from inventory.stocktakes.sheets import pdf as sheet_pdf
+from inventory.stocktakes.views.common import blueprint, stocktake_or_404
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+# Characters a file name may not hold on Windows, Android or a USB stick, and runs of spaces.
+_UNSAFE_IN_NAMES = re.compile(r'[\\/:*?"<>|\x00-\x1f\x7f\s]+')
+_UNSAFE_IN_ASCII = re.compile(r"[^A-Za-z0-9._-]+")
+
+
+def _disposition(kind: str, what: str, ascii_kind: str, stocktake, extension: str) -> str:
+    """Content-Disposition naming the file for what it holds, e.g. 盘点表-PD-2026-000001-新坝镇储备室.pdf,
+    with an ASCII name (count-sheet-PD-2026-000001.pdf) for clients that cannot read RFC 5987.
+    A PDF opens in the browser; a workbook is saved."""
+    parts = [kind, stocktake.number, stocktake.site.name, what]
+    name = "-".join(_UNSAFE_IN_NAMES.sub("_", part).strip("_") for part in parts if part) + extension
+    fallback = "-".join(_UNSAFE_IN_ASCII.sub("_", part).strip("_")
+                        for part in (ascii_kind, stocktake.number) if part) + extension
+    how = "inline" if extension == ".pdf" else "attachment"
+    return f"{how}; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
+
+
+def _pdf(render, disposition: str) -> Response:
+    try:
+        document = render()
+    except pdf.FontMissing:
+        current_app.logger.error("no CJK font for stocktake PDFs: apt-get install fonts-wqy-zenhei")
+        raise Unavailable(_("服务器缺少中文字体，无法生成 PDF（请安装 fonts-wqy-zenhei）")) from None
+    return Response(document, mimetype="application/pdf", headers={"Content-Disposition": disposition})
+
+
+def _xlsx(document: bytes, disposition: str) -> Response:
+    return Response(document, mimetype=XLSX, headers={"Content-Disposition": disposition})
+
+
+# --- 盘点表: blind, for anyone who may see the stocktake ---------------------------------------------
+
+@blueprint.get("/<int(max=2147483647):stocktake_id>/count-sheet")
+@login_required
+def count_sheet(stocktake_id):
+    """盘点表 to print: each line's QR code, label, material, lot and expiry, a blank count
+    column, empty rows for found goods, and signature lines — never the books' quantities."""
+    stocktake = stocktake_or_404(stocktake_id)
+    return render_template("stocktakes/count_sheet.html", stocktake=stocktake,
+                           rows=sheets.count_rows(stocktake), found_rows=sheets.FOUND_ROWS,
+                           counters=sheets.counters(stocktake), witness=sheets.witness(stocktake),
+                           scope=sheets.scope(stocktake))
+
+
+@blueprint.get("/<int(max=2147483647):stocktake_id>/count-sheet.pdf")
+@login_required
+def count_sheet_pdf(stocktake_id):
+    """盘点表 as an A4 PDF: the header row on every page, 第 n 页 共 m 页."""
+    stocktake = stocktake_or_404(stocktake_id)
+    rows = sheets.count_rows(stocktake)
+    return _pdf(lambda: sheet_pdf.count_sheet(stocktake, rows),
+                _disposition(_("盘点表"), "", "count-sheet", stocktake, ".pdf"))
+
+
+@blueprint.get("/<int(max=2147483647):stocktake_id>/count-sheet.xlsx")
+@login_required
+def count_sheet_xlsx(stocktake_id):
+    """盘点表 as Excel, with an empty 实盘数量 column."""
+    stocktake = stocktake_or_404(stocktake_id)
+    return _xlsx(sheets.count_workbook(stocktake, sheets.count_rows(stocktake)),
+                 _disposition(_("盘点表"), "", "count-sheet", stocktake, ".xlsx"))
+
+
+# --- 差异表: the books beside the counts, for reviewers ---------------------------------------------
+
+def _variance_sheet(stocktake_id) -> sheets.VarianceSheet:
+    """The variance sheet of a stocktake the user may review (403 for a counter, who is blind)."""
+    stocktake = stocktake_or_404(stocktake_id)
+    authorize(current_user, "stocktakes.review", stocktake.site,
+              message=_("差异表含账面数量，只有审核人可以查看"))
+    return sheets.variance_sheet(stocktake, everything=request.args.get("all") == "1")
+
+
+def _what(sheet: sheets.VarianceSheet) -> str:
+    return _("全部明细") if sheet.everything else ""
+
+
+@blueprint.get("/<int(max=2147483647):stocktake_id>/variance-sheet")
+@login_required
+def variance_sheet(stocktake_id):
+    """差异表 to print: each line with a variance (?all=1: every line), its value, the reason,
+    the totals, the found goods, the approval — a draft (待审批) until approved."""
+    sheet = _variance_sheet(stocktake_id)
+    return render_template("stocktakes/variance_sheet.html", sheet=sheet, stocktake=sheet.stocktake,
+                           approval=sheets.approval(sheet.stocktake),
+                           counters=sheets.counters(sheet.stocktake),
+                           witness=sheets.witness(sheet.stocktake), scope=sheets.scope(sheet.stocktake),
+                           money=sheets.money, person=sheets.person)
+
+
+@blueprint.get("/<int(max=2147483647):stocktake_id>/variance-sheet.pdf")
+@login_required
+def variance_sheet_pdf(stocktake_id):
+    """差异表 as an A4 PDF."""
+    sheet = _variance_sheet(stocktake_id)
+    return _pdf(lambda: sheet_pdf.variance_sheet(sheet),
+                _disposition(_("差异表"), _what(sheet), "variance-sheet", sheet.stocktake, ".pdf"))
+
+
+@blueprint.get("/<int(max=2147483647):stocktake_id>/variance-sheet.xlsx")
+@login_required
+def variance_sheet_xlsx(stocktake_id):
+    """差异表 as Excel: numbers as numbers, the totals below the lines."""
+    sheet = _variance_sheet(stocktake_id)
+    return _xlsx(sheets.variance_workbook(sheet),
+                 _disposition(_("差异表"), _what(sheet), "variance-sheet", sheet.stocktake, ".xlsx"))
