@@ -6,7 +6,7 @@ reviewers (auditors, managers) see both.
 
 import re
 
-from flask import g, jsonify, request
+from flask import g, request
 from flask_babel import gettext as _
 
 from inventory.api.core import MAX_ID, choice_arg, json_body, scoped_site
@@ -76,21 +76,20 @@ PERIOD = query("period", "季度，如 2026-Q4")
 ONE = f"/stocktakes/<int(max={MAX_ID}):stocktake_id>"  # an id the database's integer can hold
 
 
-class ByRole:
-    """An answer whose shape depends on who asks (the view picks; the document lists both). The
-    fuller shape is also a valid blind one (objects may hold more), hence anyOf, not oneOf."""
+class StocktakeAnswer:
+    """A stocktake with its lines as the caller may see them: a reviewer's answer with the books,
+    a counter's blind one without (``expected`` and ``variance`` never reach a keeper). The
+    document lists both; the fuller one is also a valid blind one (objects may hold more), hence
+    anyOf, not oneOf."""
 
-    def __init__(self, *shapes: Shape):
-        self.shapes = shapes
+    shapes = (REVIEW_DETAIL, BLIND_DETAIL)
+
+    def dump(self, stocktake) -> dict:
+        shape = REVIEW_DETAIL if queries.sees_books(g.api_user, stocktake) else BLIND_DETAIL
+        return shape.dump(stocktake)
 
     def schema(self, components: dict) -> dict:
         return {"anyOf": [shape.schema(components) for shape in self.shapes]}
-
-
-def _detail_of(stocktake):
-    """A reviewer's view, or a counter's blind one: the books stay out of a keeper's answer."""
-    shape = REVIEW_DETAIL if queries.sees_books(g.api_user, stocktake) else BLIND_DETAIL
-    return jsonify(shape.dump(stocktake))
 
 
 @route.post("/stocktakes", "开始盘点：按站点（可含下级站点、可限分类）和季度，记录开盘账面",
@@ -112,11 +111,11 @@ def list_stocktakes():
 
 
 @route.get(ONE, "一张盘点单（盘点人看不到账面数与差异）",
-           answers=ByRole(REVIEW_DETAIL, BLIND_DETAIL), errors=(401, 404))
+           answers=StocktakeAnswer(), errors=(401, 404))
 def get_stocktake(stocktake_id):
     """Its lines in shelf order. Auditors and managers also see ``expected``, ``variance``,
     ``value`` and ``reason``; a keeper's answer is the StocktakeBlind shape without them."""
-    return _detail_of(services.visible_stocktake(g.api_user, stocktake_id))
+    return services.visible_stocktake(g.api_user, stocktake_id)
 
 
 @route.post(f"{ONE}/counts", "清点一个标签（以最后一次为准）",
@@ -133,7 +132,8 @@ def record_found_goods(stocktake_id):
     return services.record_found(actor=g.api_user, stocktake_id=stocktake_id, data=json_body())
 
 
-@route.post(f"{ONE}/submit", "提交审核", answers=STOCKTAKE, idempotent=True)
+@route.post(f"{ONE}/submit", "提交审核：答复列出每一行，未清点的 counted 为 null", answers=StocktakeAnswer(),
+            idempotent=True)
 def submit_stocktake(stocktake_id):
     """Counting ends; items not counted stay with ``counted: null`` (they count as 0 on approval)."""
     return services.submit(actor=g.api_user, stocktake_id=stocktake_id)

@@ -96,7 +96,12 @@ def test_a_count_while_stock_moves_posts_only_the_variance(app, keeper, manager,
 def test_uncounted_lines_count_as_zero_and_a_missing_generator_is_written_off(app, keeper, manager, shelf):
     stocktake = _open(manager)
     _count(keeper, stocktake, shelf["water"], 50)
-    keeper.post(f"/stocktakes/{stocktake['id']}/submit")
+    submitted = keeper.post(f"/stocktakes/{stocktake['id']}/submit")
+    assert submitted.status_code == 200 and submitted.json["status"] == "review"
+    # The keeper's answer lists what nobody counted, still blind.
+    assert sorted(line["label"] for line in submitted.json["lines"] if line["counted"] is None) == sorted(
+        [shelf["tents"], shelf["generator"]])
+    assert all("expected" not in line for line in submitted.json["lines"])
     review = manager.get(f"/stocktakes/{stocktake['id']}").json
     uncounted = [line["label"] for line in review["lines"] if line["counted"] is None]
     assert sorted(uncounted) == sorted([shelf["tents"], shelf["generator"]])
