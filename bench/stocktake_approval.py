@@ -1,4 +1,4 @@
-"""PB8: approving a 5,000-line stocktake (services.approve: every line a variance, posted through
+"""PB8: approving a 5,000-line stocktake (approval.approve: every line a variance, posted through
 the ledger) against the same writes through the raw driver in one transaction — 5,000 UPDATE
 stock_items, 5,000 INSERT movements and 5,000 UPDATE stocktake_lines by executemany, and the
 stocktake's own row closed — rounds interleaved, medians reported.
@@ -43,7 +43,7 @@ from inventory.seed.synthetic import load  # noqa: E402
 from inventory.stock import ledger  # noqa: E402
 from inventory.stock.models import Movement, StockItem  # noqa: E402
 from inventory.stock.queries import ledger_drift  # noqa: E402
-from inventory.stocktakes import services  # noqa: E402
+from inventory.stocktakes import approval, services  # noqa: E402
 from inventory.stocktakes.models import Stocktake, StocktakeLine, quarter_of  # noqa: E402
 
 GATE, STRETCH, ABSOLUTE_S = 5.0, 3.0, 30.0
@@ -132,7 +132,7 @@ def _approve(stocktake_id: int) -> tuple[float, int]:
     db.session.remove()
     approver = _user("pb8-approver")
     start = time.perf_counter()
-    outcome = services.approve(actor=approver, stocktake_id=stocktake_id, data={})
+    outcome = approval.approve(actor=approver, stocktake_id=stocktake_id, data={})
     seconds = time.perf_counter() - start
     posted = len(outcome.variances)
     db.session.remove()
@@ -219,7 +219,7 @@ def _all_or_nothing(lines: int) -> bool:
     stocktake_id, _cost = _ready(lines)
     strangers = ["NOSUCHLABEL1", "NOSUCHLABEL2", "NOSUCHLABEL3"]
     try:
-        services.approve(actor=_user("pb8-approver"), stocktake_id=stocktake_id,
+        approval.approve(actor=_user("pb8-approver"), stocktake_id=stocktake_id,
                          data={"reasons": dict.fromkeys(strangers, "?")})
         named_strangers = False
     except ValidationError as error:

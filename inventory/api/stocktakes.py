@@ -14,7 +14,7 @@ from inventory.api.routes import SITE, Body, Page, choice, query, route
 from inventory.api.shapes import Bool, Choice, Int, IsoDate, IsoDateTime, ListOf, Nested, Shape, Str
 from inventory.api.stock import STOCK_ITEM
 from inventory.errors import ValidationError
-from inventory.stocktakes import queries, services
+from inventory.stocktakes import approval, queries, services
 from inventory.stocktakes.models import STATUSES
 from inventory.stocktakes.schemas import APPROVAL, COUNT, FOUND, OPENING, RECOUNT
 
@@ -152,7 +152,7 @@ def approve_stocktake(stocktake_id):
     """One ``stocktake`` movement per variance (uncounted lines count as 0), found goods booked as
     new items, all or nothing. Closed already → 409 invalid_state; the only counter → 403."""
     body = json_body() if request.get_data() else {}
-    outcome = services.approve(actor=g.api_user, stocktake_id=stocktake_id, data=body)
+    outcome = approval.approve(actor=g.api_user, stocktake_id=stocktake_id, data=body)
     return {"stocktake": outcome.stocktake, "variances": outcome.variances, "found": outcome.found}
 
 

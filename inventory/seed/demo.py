@@ -20,6 +20,7 @@ from inventory.sites.services import create_site, update_site
 from inventory.stock.models import StockItem
 from inventory.stock.services import issue, receive, record_test
 from inventory.stock.transfers import create_transfer, dispatch_transfer
+from inventory.stocktakes import approval
 from inventory.stocktakes import queries as stocktake_queries
 from inventory.stocktakes import services as stocktakes
 from inventory.stocktakes.models import quarter_of
@@ -267,7 +268,7 @@ def _close(code: str, day: dt.date, *, include_sub_sites: bool = False) -> None:
     with clock.travel(_at(day, 11)):
         stocktakes.submit(actor=find_user(_counter_for(code)), stocktake_id=stocktake.id)
     with clock.travel(_at(day, 16)):
-        stocktakes.approve(actor=find_user("manager"), stocktake_id=stocktake.id,
+        approval.approve(actor=find_user("manager"), stocktake_id=stocktake.id,
                            data={"reasons": reasons})
 
 

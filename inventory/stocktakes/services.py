@@ -1,4 +1,5 @@
-"""The stocktake actions: open, count, record found goods, submit, send back, approve, cancel.
+"""The stocktake actions: open, count, record found goods, submit, send back, cancel — and the
+claim on a stocktake's row they share with approval (stocktakes/approval.py).
 
 Every public function is one unit of work (db.transactional), authorises at the choke point and
 changes stock only through stock/ledger.py — and only approval changes stock at all.
@@ -16,12 +17,10 @@ state (submit, send back, approve, cancel) is a conditional UPDATE of that row �
 never lands in a stocktake that has just gone to review, and of two approvals one finds it done.
 """
 
-import datetime as dt
 
 import sqlalchemy as sa
 from flask import current_app
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from sqlalchemy.dialects import postgresql, sqlite
 
 from inventory import clock
@@ -29,9 +28,9 @@ from inventory.auth.access import authorize, can
 from inventory.auth.models import User
 from inventory.catalog.models import Category, Material
 from inventory.db import db, execute, transactional
-from inventory.errors import Duplicate, Forbidden, InsufficientStock, InvalidState, NotFound, ValidationError
+from inventory.errors import Duplicate, InvalidState, NotFound, ValidationError
 from inventory.labels.codes import format_label, normalize_label
-from inventory.sites.models import Agreement, Site
+from inventory.sites.models import Site
 from inventory.stock import ledger
 from inventory.stock.models import StockItem
 from inventory.stock.services import site_for
@@ -44,10 +43,9 @@ from inventory.stocktakes.models import (
     quarter_of,
     stocktake_counters,
 )
-from inventory.stocktakes.schemas import APPROVAL, COUNT, FOUND, OPENING, RECOUNT
+from inventory.stocktakes.schemas import COUNT, FOUND, OPENING, RECOUNT
 from inventory.validation import listing, load
 
-ONLY_COUNTER = _l("您是本次盘点唯一的盘点人，不能审批自己的清点结果：请另一位管理员审批")
 # Items a count covers: on the shelf (available or damaged) with something in them. Goods on
 # loan or on the road have left the books' quantity already.
 COUNTABLE_STATUSES = ("available", "damaged")
@@ -56,15 +54,6 @@ _SET_COUNT = (sa.update(_LINES)
               .where(_LINES.c.id == sa.bindparam("line_id"))
               .values(counted=sa.bindparam("counted_value"), expected_at_count=sa.bindparam("books"),
                       counted_by_id=sa.bindparam("user"), counted_at=sa.bindparam("at"), recount=False))
-_SET_OUTCOME = (sa.update(_LINES).where(_LINES.c.id == sa.bindparam("line_id"))
-                .values(delta=sa.bindparam("posted"), reason=sa.bindparam("why")))
-# What approval reads of each line, as rows: a stocktake has thousands of lines, and loading each
-# as an object with its item (and the item's site and material) cost more than posting it.
-_APPROVAL_LINES = (sa.select(_LINES.c.id, _LINES.c.item_id, _LINES.c.counted, _LINES.c.expected_at_count,
-                             StockItem.label, StockItem.serial)
-                   .join(StockItem, StockItem.id == _LINES.c.item_id)
-                   .where(_LINES.c.stocktake_id == sa.bindparam("stocktake_id"))
-                   .order_by(_LINES.c.item_id))
 
 
 # --- what the actions look up ------------------------------------------------------------------
@@ -93,7 +82,18 @@ def _lock_row(stocktake: Stocktake, *, shared: bool) -> Stocktake:
     return stocktake
 
 
-def _move(stocktake: Stocktake, *, expected: tuple[str, ...], to: str, **stamps) -> None:
+def claim(actor, stocktake_id: int, permission: str, *, status: str, shared: bool) -> Stocktake:
+    """The stocktake an action works on: visible to ``actor`` (NotFound), ``permission`` at its
+    site (Forbidden), its row locked (shared for a count, exclusive for a change of state) and
+    in ``status`` (InvalidState)."""
+    stocktake = visible_stocktake(actor, stocktake_id)
+    authorize(actor, permission, stocktake.site)
+    _lock_row(stocktake, shared=shared)
+    _require(stocktake, status)
+    return stocktake
+
+
+def move(stocktake: Stocktake, *, expected: tuple[str, ...], to: str, **stamps) -> None:
     """counting → review → closed (or back to counting, or cancelled), conditionally: if another
     user moved it first, nothing changes and the caller is told why."""
     moved = db.session.execute(
@@ -277,10 +277,7 @@ def _join_counters(stocktake: Stocktake, actor) -> None:
 def record_count(*, actor, stocktake_id: int, data: dict) -> StocktakeLine:
     """清点: the latest count of a label stands. The answer says nothing of the books."""
     fields = load(COUNT, data)
-    stocktake = visible_stocktake(actor, stocktake_id)
-    authorize(actor, "stocktakes.count", stocktake.site)
-    _lock_row(stocktake, shared=True)
-    _require(stocktake, "counting")
+    stocktake = claim(actor, stocktake_id, "stocktakes.count", status="counting", shared=True)
     item = db.session.scalar(sa.select(StockItem).where(
         StockItem.label == normalize_label(fields["label"])))
     if item is None or not _covers(stocktake, item) or not can(actor, "stock.view", item.site):
@@ -309,10 +306,7 @@ def record_count(*, actor, stocktake_id: int, data: dict) -> StocktakeLine:
 def record_found(*, actor, stocktake_id: int, data: dict) -> FoundLine:
     """盘盈: goods on the shelf that are not on the books, to become stock items on approval."""
     fields = load(FOUND, data)
-    stocktake = visible_stocktake(actor, stocktake_id)
-    authorize(actor, "stocktakes.count", stocktake.site)
-    _lock_row(stocktake, shared=True)
-    _require(stocktake, "counting")
+    stocktake = claim(actor, stocktake_id, "stocktakes.count", status="counting", shared=True)
     material = db.session.scalar(sa.select(Material).where(Material.code == fields["material"]))
     if material is None:
         raise ValidationError({"material": _("物资 %(code)s 不存在", code=fields["material"])})
@@ -350,10 +344,7 @@ def record_found(*, actor, stocktake_id: int, data: dict) -> FoundLine:
 @transactional
 def remove_found(*, actor, stocktake_id: int, found_id: int) -> None:
     """A found line entered by mistake, taken off while counting."""
-    stocktake = visible_stocktake(actor, stocktake_id)
-    authorize(actor, "stocktakes.count", stocktake.site)
-    _lock_row(stocktake, shared=True)
-    _require(stocktake, "counting")
+    stocktake = claim(actor, stocktake_id, "stocktakes.count", status="counting", shared=True)
     found = db.session.get(FoundLine, found_id)
     if found is None or found.stocktake_id != stocktake.id:
         raise NotFound(_("盘盈记录不存在"))
@@ -366,11 +357,8 @@ def remove_found(*, actor, stocktake_id: int, found_id: int) -> None:
 def submit(*, actor, stocktake_id: int) -> Stocktake:
     """提交审核: counting ends; items that came onto the shelf since opening get their lines,
     so the reviewer sees them among the uncounted."""
-    stocktake = visible_stocktake(actor, stocktake_id)
-    authorize(actor, "stocktakes.count", stocktake.site)
-    _lock_row(stocktake, shared=False)
-    _require(stocktake, "counting")
-    _move(stocktake, expected=("counting",), to="review", submitted_at=clock.now())
+    stocktake = claim(actor, stocktake_id, "stocktakes.count", status="counting", shared=False)
+    move(stocktake, expected=("counting",), to="review", submitted_at=clock.now())
     arrived = countable_items(stocktake).where(~StockItem.id.in_(
         sa.select(_LINES.c.item_id).where(_LINES.c.stocktake_id == stocktake.id))).subquery()
     execute(sa.insert(_LINES).from_select(
@@ -395,12 +383,9 @@ def _lines_by_label(stocktake: Stocktake, labels, field: str) -> list[StocktakeL
 def request_recount(*, actor, stocktake_id: int, data: dict) -> Stocktake:
     """退回复盘: the chosen lines' counts are cleared and marked, and counting opens again."""
     fields = load(RECOUNT, data)
-    stocktake = visible_stocktake(actor, stocktake_id)
-    authorize(actor, "stocktakes.approve", stocktake.site)
-    _lock_row(stocktake, shared=False)
-    _require(stocktake, "review")
+    stocktake = claim(actor, stocktake_id, "stocktakes.approve", status="review", shared=False)
     lines = _lines_by_label(stocktake, fields["labels"], "labels")
-    _move(stocktake, expected=("review",), to="counting", submitted_at=None)
+    move(stocktake, expected=("review",), to="counting", submitted_at=None)
     db.session.execute(sa.update(StocktakeLine)
                        .where(StocktakeLine.id.in_([line.id for line in lines]))
                        .values(counted=None, expected_at_count=None, counted_by_id=None,
@@ -417,129 +402,8 @@ def cancel(*, actor, stocktake_id: int) -> Stocktake:
     _lock_row(stocktake, shared=False)
     if stocktake.status not in ("counting", "review"):
         raise _wrong_state(stocktake)
-    _move(stocktake, expected=("counting", "review"), to="cancelled", cancelled_at=clock.now())
+    move(stocktake, expected=("counting", "review"), to="cancelled", cancelled_at=clock.now())
     return stocktake
-
-
-# --- approval ---------------------------------------------------------------------------------
-
-def who_counted(stocktake: Stocktake) -> set[int]:
-    """The users who entered a count or found goods, whether or not their count stands."""
-    counts = sa.select(StocktakeCount.user_id).join(
-        StocktakeLine, StocktakeLine.id == StocktakeCount.line_id).where(
-        StocktakeLine.stocktake_id == stocktake.id)
-    found = sa.select(FoundLine.user_id).where(FoundLine.stocktake_id == stocktake.id)
-    return {user_id for user_id in db.session.scalars(counts.union(found)) if user_id is not None}
-
-
-class Outcome:
-    """What approval posted: the lines with a variance and the items found goods became."""
-
-    def __init__(self, stocktake, variances, found):
-        self.stocktake, self.variances, self.found = stocktake, variances, found
-
-
-@transactional
-def approve(*, actor, stocktake_id: int, data: dict | None = None) -> Outcome:
-    """审批: one ``stocktake`` movement per line whose count differs from the books (a line not
-    counted counts as 0), found goods booked as new items, the stocktake closed — all or nothing.
-
-    Everything is read and checked before any item is locked; the lock covers only the items
-    that change, and only from the moment their changes are written to the commit.
-    """
-    fields = load(APPROVAL, data or {})
-    stocktake = visible_stocktake(actor, stocktake_id)
-    authorize(actor, "stocktakes.approve", stocktake.site)
-    _lock_row(stocktake, shared=False)
-    _require(stocktake, "review")
-    counted_by = who_counted(stocktake)
-    if not counted_by:
-        raise InvalidState(_("盘点单 %(number)s 没有任何清点记录，不能审批：请退回清点或撤销",
-                             number=stocktake.number))
-    if counted_by == {getattr(actor, "id", None)}:
-        raise Forbidden(ONLY_COUNTER)
-    lines = execute(_APPROVAL_LINES, {"stocktake_id": stocktake.id}).all()
-    reasons = {normalize_label(label): text.strip() for label, text in (fields.get("reasons") or {}).items()}
-    unknown = reasons.keys() - {line.label for line in lines}
-    if unknown:
-        raise ValidationError({"reasons": _("这些标签不在本盘点单内：%(labels)s",
-                                            labels=listing(sorted(unknown)))})
-    found = list(db.session.scalars(sa.select(FoundLine).where(FoundLine.stocktake_id == stocktake.id)
-                                    .order_by(FoundLine.id)))
-    number, approved_on = stocktake.number, clock.now()
-    _move(stocktake, expected=("review",), to="closed", closed_at=approved_on,
-          approved_by_id=getattr(actor, "id", None),
-          witness_id=stocktake.witness_id or getattr(actor, "id", None))
-
-    # Counted lines whose count matches the books at count time change nothing: only the rest
-    # (and every uncounted line, whose books are read under the lock) are locked.
-    touched = [line for line in lines if line.counted is None or line.counted != line.expected_at_count]
-    held = ledger.hold(line.item_id for line in touched)
-    changes, labels, variances, posted = [], [], [], {}
-    unexplained = _stocktake_note(number, "")
-    for line in touched:
-        item = held[line.item_id]
-        expected = item.quantity if line.counted is None else line.expected_at_count
-        delta = posted[line.id] = (line.counted or 0) - expected
-        if delta == 0:
-            continue
-        status = "disposed" if line.serial and item.quantity + delta == 0 else None
-        reason = reasons.get(line.label, "")
-        changes.append(ledger.Change(item, delta, status=status,
-                                     note=_stocktake_note(number, reason) if reason else unexplained))
-        labels.append(line.label)
-        variances.append({"label": line.label, "expected": expected, "counted": line.counted,
-                          "delta": delta})
-    try:
-        ledger.change_quantities(changes, kind="stocktake", actor=actor, document=number,
-                                 reason="count_correction")
-    except InsufficientStock as short:
-        refused = [format_label(labels[detail["line"]]) for detail in short.details]
-        raise InsufficientStock(_("清点后又有出库，部分物资账面已少于盘亏数：%(labels)s；请退回复盘",
-                                  labels=listing(refused)), details=short.details) from None
-    outcomes = [{"line_id": line.id, "posted": posted.get(line.id, 0), "why": reasons.get(line.label, "")}
-                for line in lines]
-    if outcomes:
-        execute(_SET_OUTCOME, outcomes)
-    booked = [_book_found(stocktake, entry, actor=actor, number=number) for entry in found]
-    if not stocktake.categories:
-        _record_verification(stocktake, clock.today())
-    db.session.flush()
-    db.session.refresh(stocktake)
-    return Outcome(stocktake, variances, booked)
-
-
-def _stocktake_note(number: str, reason: str) -> str:
-    return _("盘点 %(number)s：%(reason)s", number=number, reason=reason or _("未说明"))[:500]
-
-
-def _book_found(stocktake: Stocktake, entry: FoundLine, *, actor, number: str) -> StockItem:
-    """A found line becomes stock at the stocktake's site, through the ledger (past expiry too:
-    what is on the shelf is on the books; allocation never issues it)."""
-    site = stocktake.site
-    note = (_("盘盈 %(number)s：%(note)s", number=number, note=entry.note) if entry.note
-            else _("盘盈 %(number)s", number=number))
-    if entry.serial:
-        item = ledger.serial_item(site, entry.material, serial=entry.serial, lot=entry.lot,
-                                  expiry=entry.expiry_date)
-        ledger.change_quantity(item, 1, kind="stocktake", actor=actor, document=number,
-                               status="available", reason="count_correction", note=note)
-    else:
-        item = ledger.batch_item(site, entry.material, lot=entry.lot, expiry=entry.expiry_date,
-                                 owner="bureau")
-        ledger.lock([item])
-        ledger.change_quantity(item, entry.quantity, kind="stocktake", actor=actor, document=number,
-                               reason="count_correction", note=note)
-    entry.item = item
-    return item
-
-
-def _record_verification(stocktake: Stocktake, on: dt.date) -> None:
-    """代储核查: an approved full count of an agreement site is its verification (norms count its
-    stock while the verification is fresh)."""
-    sites = scope_sites(stocktake)
-    db.session.execute(sa.update(Agreement).where(Agreement.site_id.in_(sites))
-                       .values(last_verified=on).execution_options(synchronize_session=False))
 
 
 def beyond_threshold(expected: int, counted: int | None) -> bool:

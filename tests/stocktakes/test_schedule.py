@@ -15,7 +15,7 @@ from inventory.auth.access import COMMAND_LINE
 from inventory.auth.services import find_user
 from inventory.db import db
 from inventory.sites.models import Site
-from inventory.stocktakes import queries, services
+from inventory.stocktakes import approval, queries, services
 from inventory.stocktakes.models import quarter_of
 from tests.factories import Api, check_ledger, log_in, make_material, receive, token_for
 
@@ -48,7 +48,7 @@ def _count_all(app, site, *, include_sub_sites=False, categories=None, short=0):
             services.record_count(actor=keeper, stocktake_id=stocktake_id, data={
                 "label": line.label, "counted": line.item.quantity - (short if n == 0 else 0)})
         services.submit(actor=keeper, stocktake_id=stocktake_id)
-        services.approve(actor=boss, stocktake_id=stocktake_id, data={})
+        approval.approve(actor=boss, stocktake_id=stocktake_id, data={})
         assert services.get_stocktake(stocktake_id).status == "closed"
     return number
 

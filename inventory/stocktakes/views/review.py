@@ -20,7 +20,7 @@ from inventory.labels.codes import format_label
 from inventory.sites.models import Site
 from inventory.sites.services import get_site
 from inventory.stock.views.common import site_choices, sites_for
-from inventory.stocktakes import queries, services
+from inventory.stocktakes import approval, queries, services
 from inventory.stocktakes.forms import OpenStocktakeForm, StocktakeActionForm
 from inventory.stocktakes.models import PERIOD, STATUSES, Stocktake
 from inventory.stocktakes.views.common import blueprint, stocktake_or_404
@@ -156,7 +156,7 @@ def detail(stocktake_id):
             found=found, found_labels=[entry.item.label for entry in found if entry.item],
             agreement=queries.agreement_check(stocktake),
             only_counter=(stocktake.status == "review"
-                          and services.who_counted(stocktake) == {current_user.id}),
+                          and approval.who_counted(stocktake) == {current_user.id}),
             approval=StocktakeActionForm(), recount=StocktakeActionForm())
     context["cancellation"] = StocktakeActionForm()
     return render_template("stocktakes/review.html", **context)
@@ -193,7 +193,7 @@ def approve(stocktake_id):
 
     def work():
         try:
-            services.approve(actor=current_user, stocktake_id=stocktake.id, data={"reasons": reasons})
+            approval.approve(actor=current_user, stocktake_id=stocktake.id, data={"reasons": reasons})
         except ValidationError as error:
             raise ValidationError({field: _("%(label)s 的差异原因：%(problem)s",
                                             label=format_label(field.removeprefix("reasons.")),
