@@ -3,6 +3,18 @@
 from inventory.audit.models import AuditEntry
 from inventory.auth.models import ApiToken, LoginFailure, User, UserSession
 from inventory.catalog.models import Category, Material
+from inventory.dispatch.models import (
+    Allocation,
+    Incident,
+    IncidentSite,
+    Kit,
+    KitLine,
+    OwnerApproval,
+    Request,
+    RequestLine,
+    RoadTime,
+)
+from inventory.feed.models import Event
 from inventory.norms.models import Norm
 from inventory.sites.models import Agreement, AgreementLine, Site, SiteHazard
 from inventory.stock.models import (
@@ -21,8 +33,9 @@ from inventory.stock.models import (
 )
 from inventory.stocktakes.models import FoundLine, Stocktake, StocktakeCount, StocktakeLine
 
-__all__ = ["Agreement", "AgreementLine", "ApiToken", "AuditEntry", "Category", "DocumentCounter",
-           "EquipmentTest",
-           "FoundLine", "IdempotencyRecord", "Issue", "IssueLine", "LoginFailure", "Material", "Movement",
-           "Norm", "Receipt", "Return", "ReturnLine", "Site", "SiteHazard", "StockItem", "Stocktake",
-           "StocktakeCount", "StocktakeLine", "Transfer", "TransferLine", "User", "UserSession"]
+__all__ = ["Agreement", "AgreementLine", "Allocation", "ApiToken", "AuditEntry", "Category",
+           "DocumentCounter", "EquipmentTest", "Event", "FoundLine", "IdempotencyRecord", "Incident",
+           "IncidentSite", "Issue", "IssueLine", "Kit", "KitLine", "LoginFailure", "Material", "Movement",
+           "Norm", "OwnerApproval", "Receipt", "Request", "RequestLine", "Return", "ReturnLine", "RoadTime",
+           "Site", "SiteHazard", "StockItem", "Stocktake", "StocktakeCount", "StocktakeLine", "Transfer",
+           "TransferLine", "User", "UserSession"]

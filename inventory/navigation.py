@@ -39,6 +39,7 @@ TRANSFERS = Entry("stock.transfers", _l("调拨"), ("stock.transfers", "stock.tr
                                                    "stock.receive_transfer"))
 LEDGER = Entry("stock.ledger", _l("台账"), ("stock.ledger",))
 STOCKTAKES = Entry("stocktakes.index", _l("盘点"), ("stocktakes.",))
+INCIDENTS = Entry("dispatch.index", _l("灾情调度"), ("dispatch.",))
 ALERTS = Entry("alerts.index", _l("预警"), ("alerts.",))
 NORMS = Entry("norms.shortfalls", _l("定额"), ("norms.",))
 SITES = Entry("sites.index", _l("站点"), ("sites.",))
@@ -49,15 +50,16 @@ MORE = Entry("dashboard.more", _l("更多"), ("dashboard.more",))
 
 # Every role's menu, its most frequent work first; a role's tab bar is its first four, then 更多.
 MENUS: dict[str, tuple[Entry, ...]] = {
-    "keeper": (SCAN, ISSUE, RECEIVE, STOCK, HOME, ISSUES, TRANSFERS, STOCKTAKES, ALERTS, LEDGER, NORMS,
-               SITES, CATALOG),
-    "dispatcher": (HOME, TRANSFERS, STOCK, ALERTS, NORMS, SITES, LEDGER, CATALOG),
-    "manager": (HOME, ALERTS, NORMS, STOCK, STOCKTAKES, ISSUES, TRANSFERS, LEDGER, SITES, CATALOG, SCAN,
-                AUDIT),
-    "admin": (HOME, ALERTS, NORMS, STOCK, STOCKTAKES, ISSUES, TRANSFERS, LEDGER, SITES, CATALOG, SCAN,
-              USERS, AUDIT),
-    "auditor": (HOME, STOCKTAKES, STOCK, LEDGER, ALERTS, ISSUES, TRANSFERS, NORMS, SITES, CATALOG, SCAN),
-    "viewer": (HOME, STOCK, ALERTS, NORMS, SITES, CATALOG, LEDGER, STOCKTAKES),
+    "keeper": (SCAN, ISSUE, RECEIVE, STOCK, HOME, ISSUES, TRANSFERS, INCIDENTS, STOCKTAKES, ALERTS, LEDGER,
+               NORMS, SITES, CATALOG),
+    "dispatcher": (HOME, INCIDENTS, TRANSFERS, STOCK, ALERTS, NORMS, SITES, LEDGER, CATALOG),
+    "manager": (HOME, ALERTS, NORMS, STOCK, INCIDENTS, STOCKTAKES, ISSUES, TRANSFERS, LEDGER, SITES, CATALOG,
+                SCAN, AUDIT),
+    "admin": (HOME, ALERTS, NORMS, STOCK, INCIDENTS, STOCKTAKES, ISSUES, TRANSFERS, LEDGER, SITES, CATALOG,
+              SCAN, USERS, AUDIT),
+    "auditor": (HOME, STOCKTAKES, STOCK, LEDGER, ALERTS, ISSUES, TRANSFERS, INCIDENTS, NORMS, SITES, CATALOG,
+                SCAN),
+    "viewer": (HOME, INCIDENTS, STOCK, ALERTS, NORMS, SITES, CATALOG, LEDGER, STOCKTAKES),
 }
 TABS = 4
 

@@ -14,6 +14,8 @@ from inventory.audit.queries import FIELD_NAMES, audit_value
 from inventory.auth.access import can, can_somewhere
 from inventory.auth.models import ROLE_NAMES
 from inventory.catalog.models import TRACKING_NAMES, UNIT_NAMES
+from inventory.dispatch.models import KIT_BASIS_NAMES, LEVEL_NAMES, REQUEST_STATUS_NAMES, TYPE_NAMES
+from inventory.dispatch.models import STATUS_NAMES as INCIDENT_STATUS_NAMES
 from inventory.extensions import babel
 from inventory.labels.codes import format_label
 from inventory.norms.models import READINESS_NAMES
@@ -41,7 +43,9 @@ NAMES = {"KIND_NAMES": KIND_NAMES, "HAZARD_NAMES": HAZARD_NAMES, "ROLE_NAMES": R
          "CONDITION_NAMES": CONDITION_NAMES, "REASON_NAMES": REASON_NAMES,
          "MOVEMENT_NAMES": MOVEMENT_NAMES, "READINESS_NAMES": READINESS_NAMES,
          "TEST_RESULT_NAMES": TEST_RESULT_NAMES, "UNIT_NAMES": UNIT_NAMES,
-         "STOCKTAKE_STATUS_NAMES": STOCKTAKE_STATUS_NAMES}
+         "STOCKTAKE_STATUS_NAMES": STOCKTAKE_STATUS_NAMES, "INCIDENT_STATUS_NAMES": INCIDENT_STATUS_NAMES,
+         "INCIDENT_TYPE_NAMES": TYPE_NAMES, "INCIDENT_LEVEL_NAMES": LEVEL_NAMES,
+         "REQUEST_STATUS_NAMES": REQUEST_STATUS_NAMES, "KIT_BASIS_NAMES": KIT_BASIS_NAMES}
 
 
 def select_locale() -> str | None:

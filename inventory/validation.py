@@ -14,6 +14,7 @@ import re
 from flask import request
 from flask_babel import gettext as _
 
+from inventory import clock
 from inventory.errors import NotFound, ValidationError
 
 
@@ -238,6 +239,34 @@ class Date(Field):
 
     def type_schema(self):
         return {"type": "string", "format": "date"}
+
+
+class DateTime(Field):
+    """An instant: ISO 8601 with its offset in JSON; a page's datetime-local (no offset) is the
+    bureau's local time."""
+
+    def convert(self, value):
+        if isinstance(value, dt.datetime) and value.tzinfo is not None:
+            return value.astimezone(dt.UTC)
+        if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?"
+                                                   r"(Z|[+-]\d{2}:\d{2})", value):
+            try:
+                return dt.datetime.fromisoformat(value).astimezone(dt.UTC)
+            except ValueError:
+                pass
+        raise Invalid(_("应为带时区的时间，如 2026-12-03T08:30:00+08:00"))
+
+    def parse_text(self, text):
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2})?", text):
+            try:
+                local = dt.datetime.fromisoformat(text)
+            except ValueError:
+                raise Invalid(_("应为时间 YYYY-MM-DD HH:MM")) from None
+            return local.replace(tzinfo=clock.timezone()).astimezone(dt.UTC)
+        return self.convert(text)
+
+    def type_schema(self):
+        return {"type": "string", "format": "date-time"}
 
 
 class Array(Field):

@@ -1,7 +1,20 @@
 """The JSON API at /api/v1 (API.md): bearer tokens, the error format, thin routes over services."""
 
-from inventory.api import alerts, auth, documents, materials, norms, openapi, sites, stock, stocktakes
+from inventory.api import (
+    alerts,
+    auth,
+    dispatch,
+    documents,
+    events,
+    incident_reports,
+    materials,
+    norms,
+    openapi,
+    sites,
+    stock,
+    stocktakes,
+)
 from inventory.api.core import api
 
-__all__ = ["alerts", "api", "auth", "documents", "materials", "norms", "openapi", "sites", "stock",
-           "stocktakes"]
+__all__ = ["alerts", "api", "auth", "dispatch", "documents", "events", "incident_reports", "materials",
+           "norms", "openapi", "sites", "stock", "stocktakes"]

@@ -55,6 +55,14 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "stocktakes.review": frozenset({"admin", "manager", "auditor"}),
     "stocktakes.approve": frozenset({"admin", "manager"}),
     "stock.test": frozenset({"admin", "manager", "keeper"}),
+    # 灾情调度: everyone in scope reads incidents and the requests of their sites; the duty
+    # office (dispatchers) and managers open and edit incidents, plan and approve — approval
+    # sends stock from anywhere, so it is never a keeper's; a keeper asks for goods for their
+    # own sites (needs are reported by the town), and the bureau edits the relief kits.
+    "dispatch.view": EVERYONE,
+    "dispatch.manage": frozenset({"admin", "manager", "dispatcher"}),
+    "dispatch.request": frozenset({"admin", "manager", "dispatcher", "keeper"}),
+    "dispatch.kits": frozenset({"admin", "manager"}),
 }
 
 denials = logging.getLogger("inventory.access")

@@ -173,6 +173,11 @@ class Issue(db.Model):
     reversed_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     reversed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     reversal_note: Mapped[str] = mapped_column(sa.String(500), default="", server_default="")
+    # Goods handed out for an incident (灾情事件), and counted in its report.
+    incident_id: Mapped[int | None] = mapped_column(sa.ForeignKey("incidents.id"), index=True)
+    # 先发后补: handed out in a queue before the recipient's name and ID were taken; flagged
+    # until someone completes them (audited).
+    recipient_pending: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
 
     site: Mapped[Site] = relationship(lazy="joined", innerjoin=True)
     user: Mapped[User | None] = relationship(foreign_keys=[user_id], lazy="joined")
@@ -273,6 +278,11 @@ class Transfer(db.Model):
     dispatched_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     received_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     cancelled_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+    incident_id: Mapped[int | None] = mapped_column(sa.ForeignKey("incidents.id"), index=True)
+    # Who carries it (printed on the 调拨单).
+    driver_name: Mapped[str] = mapped_column(sa.String(50), default="", server_default="")
+    driver_phone: Mapped[str] = mapped_column(sa.String(30), default="", server_default="")
+    vehicle: Mapped[str] = mapped_column(sa.String(30), default="", server_default="")
 
     from_site: Mapped[Site] = relationship(foreign_keys=[from_site_id], lazy="joined",
                                            innerjoin=True)

@@ -53,6 +53,8 @@ class World:
     b_movement: int
     b_stocktake: int  # counting at B, one label counted, one found line
     b_found: int
+    incident: int  # open, with B as an affected area; incidents are read by everyone
+    b_request: int  # B's keeper's request for that incident
     secrets: tuple[str, ...]  # strings only B's people (and the county) may read
 
 
@@ -82,6 +84,7 @@ def demo_world(app) -> World:
 def _build(demo: bool = False) -> World:
     from inventory.auth.services import create_user
     from inventory.catalog.services import create_material
+    from inventory.dispatch import services as dispatch
     from inventory.labels.codes import format_label
     from inventory.norms.services import create_norm
     from inventory.sites.services import create_site, update_site
@@ -152,6 +155,13 @@ def _build(demo: bool = False) -> World:
     found = stocktakes.record_found(actor=keeper_b, stocktake_id=stocktake.id, data={
         "material": "SEC-1", "quantity": 2, "lot": "nhfoundsecret"})
 
+    incident = dispatch.open_incident(actor=admin, data={
+        "name": "安全测试地震", "type": "earthquake", "level": 3,
+        "started_at": clock.now().isoformat(), "areas": ["GT-NH"]})
+    request = dispatch.create_request(actor=keeper_b, incident_id=incident.id, data={
+        "to_site": "GT-NH", "note": f"nhrequestsecret{SCRIPT}",
+        "lines": [{"material": "SEC-1", "quantity": 3}]})
+
     b_labels = (b_item.label, b_serial.label)
     secrets = ("nhaddresssecret", "nhkeepersecret", "nhphonesecret", "nhvillagesecret",
                "nhlotsecret", "nhserialsecret", "nhrecipientsecret", "nhpurposesecret",
@@ -159,7 +169,8 @@ def _build(demo: bool = False) -> World:
                "nhinboundsecret", "nhusersecret", *(("南华镇应急抢险队",) if demo else ()),
                *b_labels, *(format_label(label) for label in b_labels),
                receipt.number, serial_receipt.number, loan.number, back.number,
-               outbound.number, inbound.number, stocktake.number, "nhstocktakesecret", "nhfoundsecret")
+               outbound.number, inbound.number, stocktake.number, "nhstocktakesecret", "nhfoundsecret",
+               "nhrequestsecret")
     return World(
         site_a="GT-XB", site_b="GT-NH", leaf_b="GT-NH-SEC", keeper_a=keeper_a.username,
         keeper_b=keeper_b.username, admin=admin.username, material="SEC-1", equipment="SEC-2",
@@ -167,7 +178,8 @@ def _build(demo: bool = False) -> World:
         b_label=b_item.label, b_serial_label=b_serial.label, b_receipt=receipt.number,
         b_issue=loan.number, b_issue_line=loan_line, b_return=back.number,
         b_transfer=outbound.number, b_inbound=inbound.number, b_inbound_line=inbound_line,
-        b_movement=movement, b_stocktake=stocktake.id, b_found=found.id, secrets=secrets)
+        b_movement=movement, b_stocktake=stocktake.id, b_found=found.id, incident=incident.id,
+        b_request=request.id, secrets=secrets)
 
 
 # --- helpers -----------------------------------------------------------------------------------

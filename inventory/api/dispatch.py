@@ -1,0 +1,1 @@
+"""API: dispatch (being written)."""

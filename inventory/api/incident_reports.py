@@ -1,0 +1,1 @@
+"""API: incident_reports (being written)."""

@@ -1,0 +1,1 @@
+"""Dispatch pages: kits (being written)."""

@@ -1,0 +1,1 @@
+"""Dispatch pages: plans (being written)."""

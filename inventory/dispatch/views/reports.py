@@ -1,0 +1,1 @@
+"""Dispatch pages: reports (being written)."""

@@ -1,0 +1,1 @@
+"""Dispatch pages: requests (being written)."""

@@ -1,0 +1,1 @@
+"""Dispatch pages: roads (being written)."""

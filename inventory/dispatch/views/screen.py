@@ -1,0 +1,1 @@
+"""Dispatch pages: screen (being written)."""
