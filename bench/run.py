@@ -15,6 +15,7 @@ import sqlalchemy as sa
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import dispatch_plan  # noqa: E402
 import http_bench  # noqa: E402
 import labels_pdf  # noqa: E402
 import ledger_check  # noqa: E402
@@ -70,6 +71,8 @@ def main() -> None:
             lambda url: [ledger_check.measure(sizes["scale"], sizes["rounds"], url)],
             # PB8 is defined at 5,000 lines: a quick run takes fewer rounds, not fewer lines.
             lambda url: [stocktake_approval.measure(5000, sizes["rounds"], url)],
+            # PB12 is defined at province scale (20,000 sites): likewise fewer rounds when quick.
+            lambda url: [dispatch_plan.measure(20_000, sizes["rounds"], url)],
             # The HTTP benchmarks use county data even in a full run: their figures are per
             # request, and PB7 (history length) is the benchmark that varies the ledger's size.
             lambda url: http_bench.measure("county", sizes["rounds"], sizes["seconds"], url))

@@ -107,14 +107,17 @@ def seed_demo_command(if_empty):
 
 @seed_group.command("norms")
 def seed_norms_command():
-    """Load the default stocking norms (reference/norms-default.md §9.2) as editable data."""
-    from inventory.seed.demo import load_norms
+    """Load the default stocking norms and relief kits (reference/norms-default.md §9.2) as
+    editable data."""
+    from inventory.seed.demo import load_kits, load_norms
 
     try:
         count = load_norms()
+        kits = load_kits()
     except DomainError as error:
         _fail(error)
     click.echo(f"已载入 {count} 条默认储备定额。" if count else "已有储备定额，未作改动。")
+    click.echo(f"已载入 {kits} 个默认救灾物资包。" if kits else "已有救灾物资包，未作改动。")
 
 
 @seed_group.command("synthetic")

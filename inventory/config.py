@@ -64,6 +64,9 @@ def from_environment() -> dict:
         # Review highlights a variance of at least this share of the books (and any missing or
         # unbooked goods).
         "STOCKTAKE_VARIANCE_PERCENT": int(os.environ.get("STOCKTAKE_VARIANCE_PERCENT", "5")),
+        # Persons per household for a per-household relief kit at a site whose population or
+        # households are not known: Gaotai's average (reference/norms-default.md).
+        "DISPATCH_PERSONS_PER_HOUSEHOLD": float(os.environ.get("DISPATCH_PERSONS_PER_HOUSEHOLD", "2.29")),
         # How long a login lasts on a phone; Flask's own default (31 days) is not ours.
         "PERMANENT_SESSION_LIFETIME": dt.timedelta(days=int(os.environ.get("SESSION_DAYS", "14"))),
         "LOGIN_FAILURES_PER_ACCOUNT": int(os.environ.get("LOGIN_FAILURES_PER_ACCOUNT", "10")),

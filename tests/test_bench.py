@@ -55,3 +55,10 @@ def test_the_history_benchmark_runs():
                             text=True, timeout=600, check=False)
     assert result.returncode == 0, result.stderr[-3000:]
     assert '"PB7"' in result.stdout and '"correct": true' in result.stdout
+
+
+def test_the_dispatch_plan_benchmark_runs_and_plans_as_the_raw_baseline_does():
+    result = subprocess.run([sys.executable, str(ROOT / "bench" / "dispatch_plan.py"), "464", "1"],
+                            capture_output=True, text=True, timeout=300, check=False)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "PB12" in result.stdout and "plans equal: True" in result.stdout

@@ -45,6 +45,8 @@ from flask import abort, g, has_request_context, jsonify, request
 from inventory import create_app
 from inventory.catalog.models import Material
 from inventory.db import MAX_ATTEMPTS, db
+from inventory.dispatch.models import Incident
+from inventory.dispatch.models import Request as DispatchRequest
 from inventory.errors import RETRY_AFTER_SECONDS
 from inventory.norms.models import Norm
 from inventory.stock.models import (
@@ -334,6 +336,10 @@ def _demo_sample(app, headers) -> dict:
             # The demo's count in progress: its pages show the most (lines, books, buttons).
             "stocktake_id": db.session.scalar(sa.select(Stocktake.id).where(Stocktake.status == "counting"))
             or first(Stocktake.id),
+            # The demo's open drill and one of its requests (dispatch pages, reports, API).
+            "incident_id": db.session.scalar(sa.select(Incident.id).order_by(Incident.status != "open",
+                                                                             Incident.id)),
+            "request_id": first(DispatchRequest.id),
         }
 
 

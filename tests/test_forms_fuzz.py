@@ -14,7 +14,10 @@ import sqlalchemy as sa
 from hypothesis import HealthCheck, example, given, settings
 
 from inventory import clock
+from inventory.auth.access import COMMAND_LINE
 from inventory.db import db
+from inventory.dispatch import services as dispatch_services
+from inventory.dispatch.kits import create_kit
 from inventory.stock.models import Movement
 from inventory.stock.schemas import MAX_QUANTITY
 from inventory.stocktakes.models import quarter_of
@@ -58,6 +61,14 @@ FORMS = {
     "/stock/issues/{issue}/return": ["idempotency_key", "lines-0-issue_line", "lines-0-quantity",
                                      "lines-0-condition", "note"],
     "/stock/issues/{issue}/reverse": ["idempotency_key", "note"],
+    "/stock/issues/{issue}/recipient": ["idempotency_key", "recipient_type", "recipient_name",
+                                        "recipient_contact", "recipient_id_number"],
+    # The queue's site is in its address: without one (an admin has no own site) the page only
+    # offers the picker; with one the form issues.
+    "/stock/issue/queue": ["idempotency_key", "recipient_name", "lines-0-material", "lines-0-quantity"],
+    "/stock/issue/queue?site=GT-XB": ["idempotency_key", "recipient_name", "recipient_id_number",
+                                      "recipient_pending", "lines-0-material", "lines-0-label",
+                                      "lines-0-quantity", "lines-0-due_back"],
     "/stock/item/{water}/adjust": ["idempotency_key", "delta", "reason", "note"],
     "/stock/item/{generator}/test": ["idempotency_key", "result", "tested_on", "note"],
     "/stock/transfers/{requested}/dispatch": ["idempotency_key"],
@@ -77,9 +88,28 @@ FORMS = {
     "/users/fuzzed/edit": ["display_name", "role", "sites", "active"],
     "/users/fuzzed/password": ["password"],
     "/password": ["current_password", "new_password", "confirm_password"],
+    "/incidents/kits/new": ["name", "basis", "note", "active", "lines-0-material", "lines-0-quantity"],
+    "/incidents/kits/{kit}/edit": ["name", "basis", "active", "lines-0-material", "lines-0-quantity",
+                                   "lines-1-material", "lines-1-quantity"],
+    "/incidents/roads": ["file"],
+    "/incidents/new": ["name", "type", "level", "started_at", "areas", "cut_off_sites",
+                       "affected_people-GT-XB", "displaced_people-GT-XB", "note"],
+    "/incidents/{incident}/edit": ["name", "type", "level", "started_at", "areas", "cut_off_sites",
+                                   "affected_people-GT-XB", "displaced_people-GT-XB", "note", "version"],
+    "/incidents/{incident}/close": ["idempotency_key"],
+    "/incidents/{incident}/requests/new": ["idempotency_key", "to_site", "lines-0-material",
+                                           "lines-0-quantity", "note", "kits", "displaced_people"],
+    "/incidents/requests/{dispatch_request}/plan": ["idempotency_key", "allow_below_norm"],
+    "/incidents/requests/{dispatch_request}/approve": [
+        "idempotency_key", "version", "lines-0-from_site", "lines-0-material", "lines-0-quantity",
+        "lines-0-owner", "lines-0-remove", "driver_name", "driver_phone", "vehicle"],
+    "/incidents/requests/{dispatch_request}/cancel": ["idempotency_key"],
+    "/incidents/requests/{dispatch_request}/owner-approvals": ["idempotency_key", "owner", "approved_by",
+                                                               "approved_at", "reference"],
 }
 # Forms with nothing to type: a button and its CSRF token (logout, deleting a site or a norm).
 BUTTONS = {"/logout", "/sites/<code>/delete", "/norms/<int(max=2147483647):norm_id>/delete"}
+BUTTONS |= {"/incidents/kits/<int(max=2147483647):kit_id>/delete", "/incidents/roads/clear"}
 
 
 def _encoded(fields: dict) -> bytes:
@@ -107,7 +137,10 @@ def test_random_form_input_never_gets_a_500(app, client, login, make_user, manag
     assert manager.post(f"/transfers/{transfers[1]}/dispatch").status_code == 200
     norm = manager.post("/norms", {"name": "帐篷", "site_kind": "town_store", "materials": ["TENT"],
                                    "min_quantity": 5, "per_person": 0.01}).json
-    values = {"norm": norm["id"], "issue": issue["number"], "water": water["label"],
+    with app.app_context():
+        kit = create_kit(actor=COMMAND_LINE, data={"name": "帐篷包", "basis": "person",
+                                                   "lines": [{"material": "TENT", "quantity": 0.34}]}).id
+    values = {"norm": norm["id"], "issue": issue["number"], "water": water["label"], "kit": kit,
               "generator": generator["label"], "requested": transfers[0], "in_transit": transfers[1]}
     # A stocktake in review, for its buttons (approval with reasons, recount, cancel).
     stocktake = manager.post("/stocktakes", {"site": "GT-XB", "period": quarter_of(clock.today())}).json
@@ -118,6 +151,13 @@ def test_random_form_input_never_gets_a_500(app, client, login, make_user, manag
     counting = manager.post("/stocktakes", {"site": "GT-NH", "period": quarter_of(clock.today())}).json
     found = manager.post(f"/stocktakes/{counting['id']}/found", {"material": "QUILT", "quantity": 2}).json
     values.update(counting=counting["id"], found=found["id"])
+    # An open incident with a request, for the dispatch pages' forms.
+    with app.app_context():
+        incident = dispatch_services.open_incident(actor=COMMAND_LINE, data={
+            "name": "演练", "type": "flood", "level": 4, "started_at": clock.now(), "areas": ["GT-XB"]}).id
+        values.update(incident=incident, dispatch_request=dispatch_services.create_request(
+            actor=COMMAND_LINE, incident_id=incident,
+            data={"to_site": "GT-XB", "lines": [{"material": "WATER", "quantity": 5}]}).id)
     make_user("viewer", username="fuzzed")
     login(make_user("admin"))
     answered = set()  # forms that got past the request checks to their own validation

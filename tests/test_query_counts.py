@@ -17,7 +17,12 @@ import sqlalchemy as sa
 from flask import url_for
 
 from inventory import clock
+from inventory.auth.access import COMMAND_LINE
 from inventory.db import db
+from inventory.dispatch.kits import create_kit
+from inventory.dispatch.planning import plan
+from inventory.dispatch.roads import load_road_times
+from inventory.dispatch.services import create_request, open_incident
 from inventory.sites.models import Site
 from inventory.stock.models import IssueLine, StockItem, Transfer
 from inventory.stocktakes.models import quarter_of
@@ -37,6 +42,7 @@ QUERIES = {
     "api.list_norms": "?per_page=500",
     "api.list_issues": "?per_page=500",
     "api.list_transfers": "?per_page=500",
+    "api.list_events": "?limit=500",
     "api.shortfalls": "?all=true",
     "stocktakes.detail": "?lines=all",
     "stocktakes.variance_sheet": "?all=1",
@@ -87,6 +93,23 @@ ROUTE_VALUES = {
     "stocktakes.variance_sheet": {"stocktake_id": "stocktake"},
     "stocktakes.variance_sheet_pdf": {"stocktake_id": "stocktake"},
     "stocktakes.variance_sheet_xlsx": {"stocktake_id": "stocktake"},
+    "dispatch.report": {"incident_id": "incident"},
+    "dispatch.first_report": {"incident_id": "incident"},
+    "dispatch.replenishment": {"incident_id": "incident"},
+    "api.incident_report": {"incident_id": "incident"},
+    "api.incident_first_report": {"incident_id": "incident"},
+    "api.incident_replenishment": {"incident_id": "incident"},
+    "dispatch.edit_kit": {"kit_id": "kit"},
+    "api.get_kit": {"kit_id": "kit"},
+    "api.get_incident": {"incident_id": "incident"},
+    "api.list_requests": {"incident_id": "incident"},
+    "api.get_request": {"request_id": "request"},
+    "dispatch.edit": {"incident_id": "incident"},
+    "dispatch.screen": {"incident_id": "incident"},
+    "dispatch.live": {"incident_id": "incident"},
+    "dispatch.requests": {"incident_id": "incident"},
+    "dispatch.new_request": {"incident_id": "incident"},
+    "dispatch.request_detail": {"request_id": "request"},
 }
 # Routes that send a signed-in user on: the login page, and a storeroom's door label (to its stock).
 REDIRECTS = {"auth.login", "labels.scan_site"}
@@ -166,10 +189,29 @@ def grow(app, api, make_user, water: str, tag: str, n: int, today: dt.date) -> d
         # Sites opened long ago and never counted: every one is overdue for its quarterly count.
         db.session.execute(sa.update(Site).values(created_at=clock.now() - dt.timedelta(days=200)))
         db.session.commit()
+    with app.app_context():
+        incident = open_incident(actor=COMMAND_LINE, data={
+            "name": f"地震{tag}", "type": "earthquake", "level": 3, "started_at": clock.now().isoformat(),
+            "areas": ["GT-XB"]}).id
+    with app.app_context():
+        # A request of n lines with a plan: its answer lists lines, allocations and unmet lines.
+        request = create_request(actor=COMMAND_LINE, incident_id=incident, data={
+            "to_site": "GT-NH", "lines": [{"material": code, "quantity": 1} for code in lots]}).id
+    with app.app_context():
+        plan(actor=COMMAND_LINE, request_id=request)
+    with app.app_context():
+        # Relief kits, each of two lines, and a road time from 新坝镇 to each new point.
+        for i in range(n):
+            kit = create_kit(actor=COMMAND_LINE, data={
+                "name": f"物资包{tag}{i:02d}", "basis": "person",
+                "lines": [{"material": lots[i], "quantity": 0.5}, {"material": serials[i], "quantity": 1}]}).id
+        load_road_times(actor=COMMAND_LINE, text="from_site,to_site,minutes,cut\n" + "".join(
+            f"GT-XB,{tag}{i:02d},{10 + i},{i % 2}\n" for i in range(n)))
     return {"water": water, "generator": receipt["items"][0]["label"], "site": "GT-XB",
             "material": "WATER", "category": "1-05", "norm": norm["id"], "username": "root",
             "issue": issue["number"], "return": returned["number"], "transfer": transfer["number"],
-            "receipt": receipt["number"], "stocktake": stocktake["id"]}
+            "receipt": receipt["number"], "stocktake": stocktake["id"], "incident": incident, "kit": kit,
+            "request": request}
 
 
 def _rules(app) -> dict[str, str]:

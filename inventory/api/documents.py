@@ -2,13 +2,15 @@
 
 import re
 
-from flask import g, jsonify, request
+from flask import g, request
 from flask_babel import gettext as _
 
-from inventory.api.core import MAX_ID, choice_arg, flag_arg, json_body, page_args, scoped_site
+from inventory.api.core import MAX_ID, choice_arg, flag_arg, json_body, scoped_site
 from inventory.api.routes import SITE, Body, Page, choice, flag, query, route
 from inventory.api.shapes import SELF, Bool, Choice, Int, IsoDate, IsoDateTime, ListOf, Nested, Shape, Str
 from inventory.auth.access import authorize, can
+from inventory.db import db
+from inventory.dispatch.models import Incident
 from inventory.errors import ValidationError
 from inventory.stock import queries, services, transfers
 from inventory.stock.models import (
@@ -18,7 +20,7 @@ from inventory.stock.models import (
     Issue,
     Return,
 )
-from inventory.stock.schemas import ISSUE, ISSUE_REVERSAL, RETURN, TRANSFER, TRANSFER_RECEIPT
+from inventory.stock.schemas import ISSUE, ISSUE_REVERSAL, RECIPIENT, RETURN, TRANSFER, TRANSFER_RECEIPT
 from inventory.templating import mask_id_number
 from inventory.validation import String, load
 
@@ -46,6 +48,8 @@ ISSUE_ANSWER = Shape({
     "reversed_at": IsoDateTime(nullable=True, description="冲销时间；未冲销为 null"),
     "reversed_by": Str("reversed_by.username", nullable=True, description="冲销人"),
     "reversal_note": Str(description="冲销原因；未冲销为空"),
+    "incident": Int("incident_id", nullable=True, description="所属灾情事件编号"),
+    "recipient_pending": Bool(description="先发后补：领取人信息待补录"),
 }, name="Issue")
 
 RETURN_ANSWER = Shape({
@@ -61,6 +65,9 @@ TRANSFER_ANSWER = Shape({
     "to_site": Str("to_site.code"), "created_at": IsoDateTime(),
     "dispatched_at": IsoDateTime(nullable=True), "received_at": IsoDateTime(nullable=True),
     "note": Str(),
+    "incident": Int("incident_id", nullable=True, description="所属灾情事件编号"),
+    "driver_name": Str(description="驾驶员"), "driver_phone": Str(description="驾驶员电话"),
+    "vehicle": Str(description="车牌号"),
     "lines": ListOf(Shape({
         "id": Int(), "material": Str("material.code"), "lot": Str("from_item.lot", nullable=True),
         "serial": Str("from_item.serial", nullable=True), "quantity": Int(),
@@ -75,6 +82,21 @@ RETURN_NUMBER = {"number": String(max_length=20, description="归还单号")}
 TRANSFER_NUMBER = {"number": String(max_length=20, description="调拨单号")}
 READ_ERRORS = (401, 403, 404)
 LIST_ERRORS = (401, 403, 422)
+INCIDENT = query("incident", "灾情事件编号（已结束的也可）",
+                 {"type": "integer", "minimum": 1, "maximum": MAX_ID}, or_empty=True)
+
+
+def incident_arg():
+    """The incident of ?incident=, open or closed, or None; an unknown one is a validation error."""
+    raw = request.args.get("incident")
+    if not raw:
+        return None
+    if not (re.fullmatch(r"[0-9]{1,10}", raw) and 1 <= int(raw) <= MAX_ID):
+        raise ValidationError({"incident": _("应为正整数")})
+    incident = db.session.get(Incident, int(raw))
+    if incident is None:
+        raise ValidationError({"incident": _("灾情事件 %(id)s 不存在", id=raw)})
+    return incident
 
 
 # --- issues and returns --------------------------------------------------------------------------
@@ -87,20 +109,16 @@ def create_issue():
 
 
 @route.get("/issues", "发放单列表",
-           query=(SITE, query("incident", "灾情事件编号",
-                              {"type": "integer", "minimum": 1, "maximum": MAX_ID}, or_empty=True),
-                  flag("outstanding", "仅含未归还借用")),
+           query=(SITE, INCIDENT, flag("outstanding", "仅含未归还借用"),
+                  flag("recipient_pending", "仅含先发后补、领取人待补录的")),
            answers=Page(ISSUE_ANSWER), errors=LIST_ERRORS)
 def list_issues():
-    """Issue documents; ``outstanding=true`` keeps those with loans still out."""
+    """Issue documents; ``outstanding=true`` keeps those with loans still out, ``incident=`` those
+    of one incident (an unknown one → 422), ``recipient_pending=true`` those whose recipient is
+    still to be completed (先发后补)."""
     site, outstanding = scoped_site(), flag_arg("outstanding", False)
-    incident = request.args.get("incident")
-    if incident and not (re.fullmatch(r"[0-9]{1,10}", incident) and 1 <= int(incident) <= MAX_ID):
-        raise ValidationError({"incident": _("应为正整数")})
-    if incident:
-        page, per_page = page_args()
-        return jsonify(items=[], total=0, page=page, per_page=per_page)  # no incidents exist yet
-    return queries.issues(g.api_user, site=site, outstanding=outstanding)
+    return queries.issues(g.api_user, site=site, outstanding=outstanding, incident=incident_arg(),
+                          recipient_pending=flag_arg("recipient_pending", False))
 
 
 def _document(model, number: str, site):
@@ -125,6 +143,14 @@ def reverse_issue(number):
     (else 409 invalid_state), and once (again → 409 invalid_state)."""
     fields = load(ISSUE_REVERSAL, json_body())
     return services.reverse_issue(actor=g.api_user, number=number, note=fields["note"])
+
+
+@route.post("/issues/<number>/recipient", "先发后补：补录领取人", params=ISSUE_NUMBER, body=RECIPIENT,
+            answers=ISSUE_ANSWER, idempotent=True)
+def complete_recipient(number):
+    """An issue made with the recipient still to come gets its recipient; it is no longer flagged
+    (``recipient_pending`` false), and the audit log keeps who completed it. Not pending → 409."""
+    return services.complete_recipient(actor=g.api_user, number=number, data=json_body())
 
 
 @route.post("/returns", "归还", body=RETURN, answers=RETURN_ANSWER, status=201, idempotent=True)
@@ -172,12 +198,12 @@ def cancel_transfer(number):
 
 
 @route.get("/transfers", "调拨单列表（调出或调入为调用者站点）",
-           query=(choice("status", "状态", TRANSFER_STATUSES), SITE),
+           query=(choice("status", "状态", TRANSFER_STATUSES), SITE, INCIDENT),
            answers=Page(TRANSFER_ANSWER), errors=LIST_ERRORS)
 def list_transfers():
-    """Transfers from or to the caller's sites."""
+    """Transfers from or to the caller's sites; ``incident=`` those of one incident (unknown → 422)."""
     return queries.transfers(g.api_user, status=choice_arg("status", TRANSFER_STATUSES),
-                             site=scoped_site())
+                             site=scoped_site(), incident=incident_arg())
 
 
 @route.get("/transfers/<number>", "一张调拨单", params=TRANSFER_NUMBER, answers=TRANSFER_ANSWER,

@@ -94,7 +94,8 @@ class Page:
         if self.paged:
             return core.paginated(result, self.shape.dump)
         items = [self.shape.dump(row) for row in result]
-        return {"items": items, "total": len(items), "page": 1, "per_page": len(items)}
+        # per_page is at least 1 (the envelope's schema): an empty whole list is one empty page.
+        return {"items": items, "total": len(items), "page": 1, "per_page": max(len(items), 1)}
 
 
 class File:

@@ -19,6 +19,9 @@ FIELD_NAMES = {
     "category": _l("类别"), "unit": _l("计量单位"), "spec": _l("规格型号"),
     "tracking": _l("管理方式"), "returnable": _l("可归还"), "shelf_life_days": _l("保质期（天）"),
     "needs_testing": _l("需定期试机"), "role": _l("角色"), "sites": _l("站点"),
+    "recipient_type": _l("领用方类型"), "recipient_name": _l("领用人/单位"),
+    "recipient_contact": _l("领用人电话"), "recipient_id_number": _l("身份证号"),
+    "recipient_pending": _l("先发后补待补登"),
 }
 
 

@@ -1,10 +1,27 @@
 """The read side of the catalog."""
 
 import sqlalchemy as sa
+from flask_babel import gettext as _
 from sqlalchemy.orm import aliased
 
 from inventory.catalog.models import Category, Material
 from inventory.db import db
+
+
+def materials_of_lines(lines, field: str = "lines") -> tuple[dict[str, Material], dict[str, str]]:
+    """The materials ``lines`` name by code (one line per material: a request, a kit), and the
+    errors of the lines that name an unknown material or one an earlier line named."""
+    codes = [line["material"] for line in lines]
+    found = {material.code: material for material in db.session.scalars(
+        sa.select(Material).where(Material.code.in_(codes)))} if codes else {}
+    errors, seen = {}, set()
+    for index, code in enumerate(codes):
+        if code not in found:
+            errors[f"{field}.{index}.material"] = _("物资 %(code)s 不存在", code=code)
+        elif code in seen:
+            errors[f"{field}.{index}.material"] = _("同一物资只能填写一行")
+        seen.add(code)
+    return found, errors
 
 
 def materials(*, category=None, q=None, include_inactive=True):

@@ -11,13 +11,14 @@ from flask_babel import lazy_gettext as _l
 from inventory import clock
 from inventory.alerts.queries import counts_by_site
 from inventory.auth.access import restrict_to_scope
+from inventory.dashboard import maps
+from inventory.dashboard.maps import MAP_HEIGHT, MAP_WIDTH
 from inventory.db import db
 from inventory.norms.models import Norm
 from inventory.norms.queries import group_of, norm_groups, shortfall_rows
 from inventory.sites.models import Site
 from inventory.stock.models import StockItem
 
-MAP_WIDTH, MAP_HEIGHT, MAP_MARGIN = 1000, 640, 40
 # The map's labels are set at this size (static/css/app.css, svg.map text); a Chinese character
 # is about one em wide, so a label's width is estimated as characters × size.
 LABEL_FONT = 28
@@ -119,23 +120,61 @@ def town_ranking(user, states: dict[int, dict], *, today: dt.date | None = None)
     return [{**town, "rank": rank} for rank, town in enumerate(ranked, start=1)]
 
 
+# A label's box as Chromium lays the text out (measured: the glyph cell runs from 1.19 em above
+# the baseline to 0.3 em below it, each CJK character 1 em wide), grown by the half of the halo
+# stroke (static/css/app.css: stroke-width 4px) that paints outside it.
+LABEL_ASCENT, LABEL_DESCENT, LABEL_HALO = 1.2, 0.3, 2
+# Spots tried for a label, in rings around its dot: close by, a little further out, and then two
+# rings out with a leader line from the dot, before the name is left off.
+LEADER_RINGS = 2
+
+
 def label_box(anchor: str, x: float, y: float, text: str, font: int = LABEL_FONT) -> tuple:
-    """The box (left, top, right, bottom) a label of ``text`` with baseline at ``y`` covers."""
+    """The box (left, top, right, bottom) a label of ``text`` with baseline at ``y`` covers on
+    screen, its halo included."""
     width = len(text) * font
     left = {"start": x, "end": x - width, "middle": x - width / 2}[anchor]
-    return (left, y - font * 0.9, left + width, y + font * 0.25)
+    return (left - LABEL_HALO, y - font * LABEL_ASCENT - LABEL_HALO,
+            left + width + LABEL_HALO, y + font * LABEL_DESCENT + LABEL_HALO)
 
 
 def _overlaps(a: tuple, b: tuple) -> bool:
     return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
 
 
+def _spots(x: float, y: float, r: float, font: int) -> list[tuple[str, float, float, bool]]:
+    """(anchor, x, baseline, with a leader line) of each spot around a dot, nearest first:
+    right, left, above, below, then the four diagonals, ring by ring."""
+    middle = y + font * (LABEL_ASCENT - LABEL_DESCENT) / 2  # the baseline that centres the text
+    above, below = font * LABEL_DESCENT + LABEL_HALO, font * LABEL_ASCENT + LABEL_HALO
+    spots = []
+    rings = [r + 4, r + 4 + font * 0.75] + [r + 4 + font * (1.5 + step) for step in range(LEADER_RINGS)]
+    for ring, distance in enumerate(rings):
+        corner = distance * 0.75
+        leader = ring >= 2
+        spots += [("start", x + distance, middle, leader), ("end", x - distance, middle, leader),
+                  ("middle", x, y - distance - above, leader), ("middle", x, y + distance + below, leader),
+                  ("start", x + corner, y - corner - above, leader),
+                  ("end", x - corner, y - corner - above, leader),
+                  ("start", x + corner, y + corner + below, leader),
+                  ("end", x - corner, y + corner + below, leader)]
+    return spots
+
+
+def _leader(x: float, y: float, r: float, box: tuple) -> tuple:
+    """A line from the dot's edge to the nearest point of the label's box."""
+    near_x, near_y = min(max(x, box[0]), box[2]), min(max(y, box[1]), box[3])
+    length = math.hypot(near_x - x, near_y - y) or 1
+    return (round(x + (near_x - x) * r / length, 1), round(y + (near_y - y) * r / length, 1),
+            round(near_x, 1), round(near_y, 1))
+
+
 def place_labels(marks: list[dict], *, width: float = MAP_WIDTH, height: float = MAP_HEIGHT,
                  font: int = LABEL_FONT) -> list[dict | None]:
-    """Where to print each mark's label ({"x", "y", "r", "text"}; text None for none): the first of
-    right, left, above, below and the four diagonals of the dot, close by and then a little further
-    out, whose box stays on the map and overlaps neither another dot nor a label already placed,
-    the marks taken in the order given.
+    """Where to print each mark's label ({"x", "y", "r", "text"}; text None for none): the first
+    spot around the dot (_spots: close by, a little further out, then further still with a leader
+    line back to the dot) whose box stays on the map and overlaps neither another dot nor a label
+    already placed, the marks taken in the order given (most important first).
     A label that fits nowhere is None: the dot's title still names the site."""
     dots = [(mark["x"] - mark["r"], mark["y"] - mark["r"], mark["x"] + mark["r"], mark["y"] + mark["r"])
             for mark in marks]
@@ -145,20 +184,8 @@ def place_labels(marks: list[dict], *, width: float = MAP_WIDTH, height: float =
         if not mark.get("text"):
             labels.append(None)
             continue
-        x, y = mark["x"], mark["y"]
-        middle = y + font * 0.33  # the baseline that centres the text on the dot
-        spots = []
-        # Close to the dot first; a second ring a little further out before giving up.
-        for r in (mark["r"] + 4, mark["r"] + 4 + font * 0.75):
-            corner = r * 0.75
-            spots += [("start", x + r, middle), ("end", x - r, middle),
-                      ("middle", x, y - r - font * 0.25), ("middle", x, y + r + font * 0.9),
-                      ("start", x + corner, y - corner - font * 0.25),
-                      ("end", x - corner, y - corner - font * 0.25),
-                      ("start", x + corner, y + corner + font * 0.9),
-                      ("end", x - corner, y + corner + font * 0.9)]
         label = None
-        for anchor, left, baseline in spots:
+        for anchor, left, baseline, leader in _spots(mark["x"], mark["y"], mark["r"], font):
             left, baseline = round(left, 1), round(baseline, 1)
             box = label_box(anchor, left, baseline, mark["text"], font)
             if box[0] < 0 or box[1] < 0 or box[2] > width or box[3] > height:
@@ -166,7 +193,8 @@ def place_labels(marks: list[dict], *, width: float = MAP_WIDTH, height: float =
             if any(_overlaps(box, other) for other in placed) or any(
                     _overlaps(box, dot) for index, dot in enumerate(dots) if index != number):
                 continue
-            label = {"text": mark["text"], "x": left, "y": baseline, "anchor": anchor, "box": box}
+            label = {"text": mark["text"], "x": left, "y": baseline, "anchor": anchor, "box": box,
+                     "leader": _leader(mark["x"], mark["y"], mark["r"], box) if leader else None}
             placed.append(box)
             break
         labels.append(label)
@@ -176,24 +204,31 @@ def place_labels(marks: list[dict], *, width: float = MAP_WIDTH, height: float =
 def map_points(user, states: dict[int, dict]) -> list[dict]:
     """Active sites with coordinates, projected into the map's box (north up, true proportions),
     each with its readiness grade, its parent's position and its label's place (place_labels)."""
-    sites = db.session.scalars(restrict_to_scope(
-        sa.select(Site).where(Site.active.is_(True), Site.latitude.is_not(None))
-        .order_by(Site.path), user, Site.path)).all()
+    return county_map(user, states)["points"]
+
+
+def map_sites(user) -> list[Site]:
+    """The active sites the user sees that have coordinates, in tree order."""
+    return list(db.session.scalars(restrict_to_scope(
+        sa.select(Site).where(Site.active.is_(True), Site.latitude.is_not(None),
+                              Site.longitude.is_not(None))
+        .order_by(Site.path), user, Site.path)))
+
+
+def county_map(user, states: dict[int, dict]) -> dict:
+    """The dashboard's map: its points (map_points) and the county's outline as an SVG path
+    ("" without boundary data)."""
+    sites = map_sites(user)
     if not sites:
-        return []
-    lat_mid = sum(s.latitude for s in sites) / len(sites)
-    xs = [s.longitude * math.cos(math.radians(lat_mid)) for s in sites]
-    ys = [s.latitude for s in sites]
-    span = max(max(xs) - min(xs), max(ys) - min(ys), 1e-6)
-    scale = min((MAP_WIDTH - 2 * MAP_MARGIN) / max(max(xs) - min(xs), span / 4),
-                (MAP_HEIGHT - 2 * MAP_MARGIN) / max(max(ys) - min(ys), span / 4))
-    points = [{"site": site, "x": round(MAP_MARGIN + (x - min(xs)) * scale, 1),
-               "y": round(MAP_HEIGHT - MAP_MARGIN - (y - min(ys)) * scale, 1),
+        return {"points": [], "outline": ""}
+    outline = maps.boundary()
+    project = maps.fit(sites, outline)
+    points = [{"site": site, "x": x, "y": y,
                "r": DOT_RADIUS.get(site.kind, VILLAGE_RADIUS),
                "colour": states.get(site.id, {}).get("colour", "none"),
                "grade": states.get(site.id, {}).get("grade", "none"),
                "reasons": states.get(site.id, {}).get("reasons", [])}
-              for site, x, y in zip(sites, xs, ys, strict=True)]
+              for site in sites for x, y in [project(site.longitude, site.latitude)]]
     where = {point["site"].id: point for point in points}
     for point in points:
         parent = where.get(point["site"].parent_id)
@@ -208,7 +243,7 @@ def map_points(user, states: dict[int, dict]) -> list[dict]:
               if points[index]["site"].kind in LABELLED_KINDS else None} for index in order]
     for index, label in zip(order, place_labels(marks), strict=True):
         points[index]["label"] = label
-    return points
+    return {"points": points, "outline": maps.outline_path(outline, project)}
 
 
 def coverage(user) -> tuple[list[str], list[dict]]:

@@ -26,10 +26,12 @@ def index():
     every_town = request.args.get("towns") == "all"
     columns, coverage = queries.coverage(current_user)
     months = queries.expiry_by_month(current_user)
+    county_map = queries.county_map(current_user, states)
     return render_template(
         "dashboard/index.html", site_counts=site_counts_by_kind(current_user),
         material_count=material_count(), in_transit=in_transit_count(current_user),
-        counts=alert_counts(current_user), points=queries.map_points(current_user, states),
+        counts=alert_counts(current_user), points=county_map["points"],
+        outline=county_map["outline"],
         map_size=(queries.MAP_WIDTH, queries.MAP_HEIGHT), grade_names=queries.GRADE_NAMES,
         towns=towns if every_town else towns[:queries.RANKING_LIMIT], town_total=len(towns),
         every_town=every_town, ranking_limit=queries.RANKING_LIMIT, columns=columns,

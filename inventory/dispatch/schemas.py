@@ -1,10 +1,11 @@
 """What the dispatch actions accept: the field specs that services validate with and OpenAPI shows."""
 
 from inventory.dispatch.models import KIT_BASES, TYPES
-from inventory.stock.schemas import CODE, MAX_QUANTITY, NOTE, QUANTITY
+from inventory.stock.schemas import CODE, NOTE, QUANTITY
 from inventory.validation import Array, Boolean, DateTime, Integer, Number, Object, String
 
 PEOPLE = Integer(minimum=0, maximum=100_000_000)
+KIT_QUANTITY_MAX = 1_000_000  # per person or household; far above any real kit, within the column
 SITE_CODES = Array(CODE, max_items=500, unique=True)
 
 # An affected area: a site code, or the site with its people (受灾人口 / 紧急转移安置人数).
@@ -71,7 +72,8 @@ KIT = Object({
     "active": Boolean(),
     "lines": Array(Object({
         "material": String(max_length=32, required=True),
-        "quantity": Number(minimum=0.0001, maximum=MAX_QUANTITY, required=True,
+        # kit_lines.quantity is NUMERIC(12, 4): past 99,999,999.9999 PostgreSQL refuses it (a 500).
+        "quantity": Number(minimum=0.0001, maximum=KIT_QUANTITY_MAX, required=True,
                            description="每人或每户的数量，可为小数（如 0.34 顶帐篷）"),
     }), min_items=1, max_items=100, required=True),
 })

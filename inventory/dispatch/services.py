@@ -4,7 +4,8 @@ Every public function is one unit of work (db.transactional) that validates its 
 dispatch/schemas.py and authorises at the choke point. None of them moves stock: a plan
 (dispatch/planning.py) decides where goods come from, and its approval sends them through the
 stock module's transfers. Every change is also an event of the change feed (feed/services.py),
-which is the incident's timeline.
+which is the incident's timeline. Looking an incident up (get_incident, open_incident_for) is in
+dispatch/lookup.py, which the stock actions use without importing this module back.
 """
 
 import sqlalchemy as sa
@@ -13,8 +14,10 @@ from flask_babel import gettext as _
 from inventory import clock
 from inventory.audit.services import changes_between
 from inventory.auth.access import authorize
-from inventory.catalog.models import Material
+from inventory.catalog.queries import materials_of_lines
 from inventory.db import db, transactional
+from inventory.dispatch.lookup import get_incident
+from inventory.dispatch.lookup import open_incident_for as open_incident_for  # re-exported (lookup.py)
 from inventory.dispatch.models import PENDING_REQUEST_STATUSES, Incident, IncidentSite, Request, RequestLine
 from inventory.dispatch.schemas import INCIDENT, INCIDENT_CHANGES, REQUEST
 from inventory.errors import InvalidState, NotFound, ValidationError
@@ -24,27 +27,6 @@ from inventory.stock.services import site_for
 from inventory.validation import listing, load
 
 # --- what the actions look up ------------------------------------------------------------------
-
-def get_incident(incident_id: int) -> Incident:
-    """The incident of this id; raise NotFound."""
-    incident = db.session.get(Incident, incident_id)
-    if incident is None:
-        raise NotFound(_("灾情事件 %(id)s 不存在", id=incident_id))
-    return incident
-
-
-def open_incident_for(incident_id: int | None, field: str = "incident") -> Incident | None:
-    """The open incident a document names in ``field`` (None when it names none); an unknown or
-    closed incident is that field's error (API.md: 422)."""
-    if incident_id is None:
-        return None
-    incident = db.session.get(Incident, incident_id)
-    if incident is None:
-        raise ValidationError({field: _("灾情事件 %(id)s 不存在", id=incident_id)})
-    if not incident.is_open:
-        raise ValidationError({field: _("灾情事件“%(name)s”已结束", name=incident.name)})
-    return incident
-
 
 def get_request(request_id: int) -> Request:
     """The request of this id; raise NotFound."""
@@ -75,14 +57,15 @@ def snapshot(incident: Incident) -> dict:
 
 # --- incidents ---------------------------------------------------------------------------------
 
-def _sites(codes, field: str) -> dict[str, Site]:
-    """The sites of ``codes``; every unknown code is named in ``field``'s error."""
-    codes = list(dict.fromkeys(codes))
+def _sites(codes_by_field: dict[str, set[str]]) -> dict[str, Site]:
+    """The sites of every field's codes; each unknown code is named in its own field's error."""
+    codes = sorted(set().union(*codes_by_field.values()))
     found = {site.code: site for site in db.session.scalars(
         sa.select(Site).where(Site.code.in_(codes)).options(sa.orm.lazyload(Site.parent)))} if codes else {}
-    unknown = [code for code in codes if code not in found]
-    if unknown:
-        raise ValidationError({field: _("站点不存在：%(codes)s", codes=listing(unknown))})
+    errors = {field: _("站点不存在：%(codes)s", codes=listing(sorted(given - found.keys())))
+              for field, given in codes_by_field.items() if given - found.keys()}
+    if errors:
+        raise ValidationError(errors)
     return found
 
 
@@ -103,7 +86,7 @@ def _apply(incident: Incident, fields: dict) -> None:
              {code for code, entry in current.items() if entry.affected}) | people.keys()
     cut_off = (set(fields["cut_off_sites"] or []) if "cut_off_sites" in fields else
                {code for code, entry in current.items() if entry.cut_off})
-    sites = _sites([*areas, *cut_off], "areas" if areas - cut_off else "cut_off_sites")
+    sites = _sites({"areas": areas, "cut_off_sites": cut_off})
     kept = []
     for code in sorted(areas | cut_off):
         entry = current.get(code) or IncidentSite(site=sites[code])
@@ -187,16 +170,8 @@ def create_request(*, actor, incident_id: int, data: dict) -> Request:
     errors = {}
     if not site.active:
         errors["to_site"] = _("站点已停用")
-    codes = [line["material"] for line in fields["lines"]]
-    materials = {material.code: material for material in db.session.scalars(
-        sa.select(Material).where(Material.code.in_(codes)))}
-    seen = set()
-    for index, code in enumerate(codes):
-        if code not in materials:
-            errors[f"lines.{index}.material"] = _("物资 %(code)s 不存在", code=code)
-        elif code in seen:
-            errors[f"lines.{index}.material"] = _("同一物资只能填写一行")
-        seen.add(code)
+    materials, line_errors = materials_of_lines(fields["lines"])
+    errors.update(line_errors)
     if errors:
         raise ValidationError(errors)
     request = Request(incident=incident, to_site=site, note=fields.get("note") or "",

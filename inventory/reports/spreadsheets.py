@@ -16,7 +16,8 @@ def neutralised(value):
     return value
 
 
-def _write_row(page, row_number: int, row, style=None) -> None:
+def write_row(page, row_number: int, row, style=None) -> None:
+    """One row of cells: strings as strings (never formulas), None as blank, numbers as numbers."""
     for column, value in enumerate(row):
         if isinstance(value, str):
             page.write_string(row_number, column, neutralised(value), style)
@@ -47,12 +48,12 @@ def workbook(sheet: str, headers: list[str], rows, *, widths: list[int] | None =
     page.freeze_panes(top + 1, 0)
     last = top  # the last row written, for the filter's range
     for last, row in enumerate(rows, start=top + 1):
-        _write_row(page, last, row)
+        write_row(page, last, row)
     page.autofilter(top, 0, last, len(headers) - 1)
     if totals:
         strong = book.add_format({"bold": True, "top": 1})
         for offset, row in enumerate(totals, start=1):
-            _write_row(page, last + offset, row, strong)
+            write_row(page, last + offset, row, strong)
     for column, width in enumerate(widths or []):
         page.set_column(column, column, width)
     book.close()

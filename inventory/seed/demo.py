@@ -13,8 +13,11 @@ from inventory.auth.services import create_user, find_user
 from inventory.catalog.models import Material
 from inventory.catalog.services import create_category, create_material
 from inventory.db import db, run_in_transaction
+from inventory.dispatch.kits import create_kit
+from inventory.dispatch.models import Kit
 from inventory.norms.models import Norm
 from inventory.norms.services import create_norm
+from inventory.seed import incidents
 from inventory.sites.models import Agreement, Site
 from inventory.sites.services import create_site, update_site
 from inventory.stock.models import StockItem
@@ -105,6 +108,7 @@ def _load() -> list[tuple[str, str, str]]:
                 _create_site(row, agreements)
         _opening_stock(today, skip=JOINED_DAYS_AGO)
         _load_norms()
+        _load_kits()
         logins = []
         for username, role, sites in DEMO_USERS:
             password = secrets.token_urlsafe(9)
@@ -112,6 +116,7 @@ def _load() -> list[tuple[str, str, str]]:
                         actor=COMMAND_LINE)
             logins.append((username, role, password))
     _last_round(today)
+    incidents.flood(today)
     for row in _rows("sites.csv"):
         if row["code"] in JOINED_DAYS_AGO:
             with clock.travel(today - dt.timedelta(days=JOINED_DAYS_AGO[row["code"]])):
@@ -119,6 +124,7 @@ def _load() -> list[tuple[str, str, str]]:
                 _opening_stock(today, only=row["code"])
     _count_in_progress(today)
     _earlier_verifications(agreements)
+    incidents.drill(clock.now())
     _todays_work(today)
     return logins
 
@@ -171,6 +177,27 @@ def load_norms() -> int:
     if db.session.scalar(sa.select(sa.func.count()).select_from(Norm)):
         return 0
     return run_in_transaction(_load_norms)
+
+
+def _load_kits() -> int:
+    """The default relief kits of kits.csv (one row per kit line, the kit's note on its first)."""
+    kits: dict[str, dict] = {}
+    for row in _rows("kits.csv"):
+        kit = kits.setdefault(row["kit"], {"name": row["kit"], "basis": row["basis"], "note": "",
+                                           "lines": []})
+        kit["note"] = kit["note"] or row["note"]
+        kit["lines"].append({"material": row["material"], "quantity": float(row["quantity"])})
+    for kit in kits.values():
+        create_kit(actor=COMMAND_LINE, data=kit)
+    return len(kits)
+
+
+def load_kits() -> int:
+    """Load the default relief kits (救灾物资包) in one transaction; return how many (0 when kits
+    exist already: as with norms, the bureau's own edits are never overwritten)."""
+    if db.session.scalar(sa.select(sa.func.count()).select_from(Kit)):
+        return 0
+    return run_in_transaction(_load_kits)
 
 
 def _opening_stock(today: dt.date, *, skip=(), only: str | None = None) -> None:

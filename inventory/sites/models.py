@@ -64,6 +64,9 @@ class Site(db.Model):
         sa.CheckConstraint(sa.text(f"kind IN {KINDS}"), name="kind"),
         # Subtree queries are prefix matches on path; text_pattern_ops lets PostgreSQL index them.
         sa.Index("ix_sites_path", "path", postgresql_ops={"path": "text_pattern_ops"}),
+        # The dispatch planner reads the sources inside a latitude/longitude box first
+        # (dispatch/sources.py): a range on latitude, longitude checked in the index.
+        sa.Index("ix_sites_coordinates", "latitude", "longitude"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -230,3 +230,25 @@ class IssueReversalForm(OnceForm):
     note = StringField(_l("冲销原因"), render_kw={"required": True, "maxlength": 400},
                        description=_l("如：物资选错；数量多填（应为 2，填成 20）"))
     submit = SubmitField(_l("冲销"))
+
+
+class QueueForm(OnceForm):
+    """发放队列: one person of a queue at the site and incident the page was opened for, as the
+    issue form without what stays the same from person to person."""
+
+    recipient_name = StringField(_l("领用人姓名"), render_kw={"autocomplete": "off"})
+    recipient_id_number = StringField(_l("身份证号"), render_kw={"autocomplete": "off"})
+    recipient_pending = BooleanField(_l("先发后补"), description=_l("先发放，姓名和身份证号稍后补登"))
+    lines = FieldList(FormField(ItemLineForm), min_entries=BLANK_ROWS)
+    submit = SubmitField(_l("发放，下一位"))
+
+
+class RecipientForm(OnceForm):
+    """补登: who a 先发后补 issue went to, completed on its slip."""
+
+    recipient_type = SelectField(_l("领用方类型"), choices=choices(RECIPIENT_NAMES.items()),
+                                 validate_choice=False)
+    recipient_name = StringField(_l("领用人/单位"))
+    recipient_contact = StringField(_l("联系电话"), render_kw={"inputmode": "tel"})
+    recipient_id_number = StringField(_l("身份证号"), render_kw={"autocomplete": "off"})
+    submit = SubmitField(_l("补登领用人"))

@@ -160,8 +160,10 @@ def movements(user, *, site=None, material=None, item=None, kind=None, since=Non
     return query
 
 
-def issues(user, *, site=None, outstanding=False):
-    """Issue documents, newest first; ``outstanding`` keeps those with goods still out on loan."""
+def issues(user, *, site=None, outstanding=False, incident=None, recipient_pending=False):
+    """Issue documents, newest first; ``outstanding`` keeps those with goods still out on loan,
+    ``incident`` (one or its id) those handed out for it, ``recipient_pending`` those whose
+    recipient is still to be completed (先发后补)."""
     query = (sa.select(Issue).join(Site, Issue.site_id == Site.id)
              .order_by(Issue.created_at.desc(), Issue.id.desc()))
     query = _in_scope(query, user, Site.path)
@@ -169,6 +171,10 @@ def issues(user, *, site=None, outstanding=False):
         query = query.where(Issue.site_id == site.id)
     if outstanding:
         query = query.where(sa.exists().where(IssueLine.issue_id == Issue.id, LOAN_STILL_OUT))
+    if incident is not None:
+        query = query.where(Issue.incident_id == getattr(incident, "id", incident))
+    if recipient_pending:
+        query = query.where(Issue.recipient_pending.is_(True))
     return query
 
 
@@ -188,8 +194,9 @@ def loans(user, *, site=None, overdue_on=None):
     return query
 
 
-def transfers(user, *, status=None, site=None):
-    """Transfers touching the user's sites (from or to), newest first."""
+def transfers(user, *, status=None, site=None, incident=None):
+    """Transfers touching the user's sites (from or to), newest first; ``incident`` (one or its
+    id) keeps those sent for it."""
     source, destination = aliased(Site), aliased(Site)
     query = (sa.select(Transfer).join(source, Transfer.from_site_id == source.id)
              .join(destination, Transfer.to_site_id == destination.id)
@@ -201,6 +208,8 @@ def transfers(user, *, status=None, site=None):
         query = query.where(Transfer.status == status)
     if site is not None:
         query = query.where(sa.or_(Transfer.from_site_id == site.id, Transfer.to_site_id == site.id))
+    if incident is not None:
+        query = query.where(Transfer.incident_id == getattr(incident, "id", incident))
     return query
 
 

@@ -7,7 +7,7 @@ from inventory.stock.models import (
     SOURCES,
     TEST_RESULTS,
 )
-from inventory.validation import Array, Date, Integer, Object, String
+from inventory.validation import Array, Boolean, Date, Integer, Object, String
 
 MAX_QUANTITY = 1_000_000_000
 
@@ -15,6 +15,8 @@ QUANTITY = Integer(minimum=1, maximum=MAX_QUANTITY, required=True)
 CODE = String(max_length=32)
 LABEL = String(max_length=40, description="库存件标签码（可含空格或 -）")
 NOTE = String(max_length=500, min_length=0, multiline=True)
+# An incident's id (incidents.id is a 32-bit integer: a larger one is no incident, not a 500).
+INCIDENT = Integer(minimum=1, maximum=2**31 - 1, nullable=True, description="灾情事件（须为处置中的事件）")
 
 RECEIPT = Object({
     "site": String(max_length=32, required=True),
@@ -30,15 +32,21 @@ RECEIPT = Object({
     "note": NOTE,
 })
 
+# Who received an issue: what completing a 先发后补 issue's recipient takes (补登).
+RECIPIENT = Object({
+    "type": String(max_length=12, choices=RECIPIENT_TYPES, required=True),
+    "name": String(max_length=100, required=True),
+    "contact": String(max_length=50, min_length=0),
+    "id_number": String(max_length=30, min_length=0, pattern=r"[0-9A-Za-z]*"),
+})
+
 ISSUE = Object({
     "site": String(max_length=32, required=True),
-    "recipient": Object({
-        "type": String(max_length=12, choices=RECIPIENT_TYPES, required=True),
-        "name": String(max_length=100, required=True),
-        "contact": String(max_length=50, min_length=0),
-        "id_number": String(max_length=30, min_length=0, pattern=r"[0-9A-Za-z]*"),
-    }, required=True),
-    "incident": Integer(minimum=1, nullable=True),
+    "recipient": Object({**RECIPIENT.fields, "name": String(
+        max_length=100, required=True, description="先发后补（recipient_pending）时可不填，记为“待补登”")},
+        required=True),
+    "recipient_pending": Boolean(description="先发后补：先发放，领用人姓名、身份证号稍后补登"),
+    "incident": INCIDENT,
     "purpose": NOTE,
     "lines": Array(Object({
         "label": LABEL,
@@ -61,7 +69,7 @@ RETURN = Object({
 TRANSFER = Object({
     "from_site": String(max_length=32, required=True),
     "to_site": String(max_length=32, required=True),
-    "incident": Integer(minimum=1, nullable=True),
+    "incident": INCIDENT,
     "note": NOTE,
     "lines": Array(Object({"label": LABEL, "material": CODE, "quantity": QUANTITY}),
                    max_items=200, min_items=1, required=True),

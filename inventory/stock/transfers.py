@@ -10,12 +10,14 @@ from flask_babel import gettext as _
 from inventory import clock
 from inventory.auth.access import authorize
 from inventory.db import db, transactional
+from inventory.dispatch.lookup import open_incident_for
 from inventory.errors import InsufficientStock, InvalidState, NotFound, ValidationError
+from inventory.feed.services import record
 from inventory.stock import ledger
 from inventory.stock.allocation import allocate, available_for_issue, refuse_expired, resolve_lines
+from inventory.stock.lookup import site_for
 from inventory.stock.models import TRANSFER_STATUS_NAMES, StockItem, Transfer, TransferLine
 from inventory.stock.schemas import TRANSFER, TRANSFER_RECEIPT
-from inventory.stock.services import site_for
 from inventory.validation import load
 
 
@@ -29,7 +31,8 @@ def get_transfer(number: str) -> Transfer:
 
 @transactional
 def create_transfer(*, actor, data: dict) -> Transfer:
-    """调拨申请: what should go from one site to another; stock stays until dispatch."""
+    """调拨申请: what should go from one site to another; stock stays until dispatch. An
+    ``incident`` must be open (else 422 on it); the transfer keeps it to the end."""
     fields = load(TRANSFER, data)
     source = site_for(fields["from_site"], "from_site")
     destination = site_for(fields["to_site"], "to_site")
@@ -39,20 +42,30 @@ def create_transfer(*, actor, data: dict) -> Transfer:
         errors["to_site"] = _("调入站点不能与调出站点相同")
     elif not destination.active:
         errors["to_site"] = _("站点已停用")
-    if fields.get("incident") is not None:
-        errors["incident"] = _("灾情事件不存在")
     if errors:
         raise ValidationError(errors)
+    incident = open_incident_for(fields.get("incident"), "incident")
     resolved = resolve_lines(fields["lines"], source, actor=actor)
     _check_available(resolved)
     transfer = Transfer(number=ledger.next_number("transfer"), from_site=source, to_site=destination,
-                        note=fields.get("note") or "", created_by_id=getattr(actor, "id", None))
+                        note=fields.get("note") or "", created_by_id=getattr(actor, "id", None),
+                        incident_id=getattr(incident, "id", None))
     for line, material, items in resolved:
         transfer.lines.append(TransferLine(material=material, quantity=line["quantity"],
                                            from_item=items[0] if "label" in line else None))
     db.session.add(transfer)
+    _record(transfer, "transfer.requested", transfer.from_site, actor)
     db.session.flush()  # ids and defaults for the caller's answer
     return transfer
+
+
+def _record(transfer: Transfer, type_: str, site, actor, *, received: bool = False) -> None:
+    """The change feed's entry for a step of ``transfer``, with what it carries (and, once
+    ``received``, what arrived) — from objects the step already holds: one INSERT, no reads."""
+    record(type_, transfer.number, site=site, incident=transfer.incident_id, actor=actor, data={
+        "from_site": transfer.from_site.code, "to_site": transfer.to_site.code,
+        "lines": [{"material": line.material.code, "quantity": line.quantity,
+                   **({"received": line.received} if received else {})} for line in transfer.lines]})
 
 
 def _check_available(resolved) -> None:
@@ -106,6 +119,7 @@ def dispatch_transfer(*, actor, number: str) -> Transfer:
                                status=status, note=transfer.to_site.name)
         transfer.lines.append(TransferLine(material=item.material, quantity=quantity,
                                            from_item=item))
+    _record(transfer, "transfer.dispatched", transfer.from_site, actor)
     db.session.flush()  # ids and defaults for the caller's answer
     return transfer
 
@@ -151,6 +165,7 @@ def receive_transfer(*, actor, number: str, data: dict | None = None) -> Transfe
             ledger.change_quantity(arrived, line.received, kind="transfer_in", actor=actor,
                                    document=number, note=transfer.from_site.name)
             line.to_item = arrived
+    _record(transfer, "transfer.received", transfer.to_site, actor, received=True)
     db.session.flush()  # ids and defaults for the caller's answer
     return transfer
 
@@ -161,4 +176,27 @@ def cancel_transfer(*, actor, number: str) -> Transfer:
     transfer = get_transfer(number)
     authorize(actor, "stock.transfer", transfer.from_site)
     _move_transfer(transfer, expected="requested", to="cancelled", stamp="cancelled_at")
+    _record(transfer, "transfer.cancelled", transfer.from_site, actor)
+    return transfer
+
+
+@transactional
+def send_transfer(*, actor, source, destination, picks, incident=None, note="", driver_name="",
+                  driver_phone="", vehicle="") -> Transfer:
+    """A transfer made and dispatched at once (an approved dispatch plan): ``picks`` are
+    (item, quantity) of items at ``source`` that the caller has locked and checked (and
+    authorised taking), in the order the lines list them. Stock leaves as dispatch_transfer
+    takes it; the transfer is in transit."""
+    number = ledger.next_number("transfer")
+    transfer = Transfer(number=number, from_site=source, to_site=destination, status="in_transit",
+                        dispatched_at=clock.now(), incident_id=getattr(incident, "id", incident),
+                        note=note or "", created_by_id=getattr(actor, "id", None),
+                        driver_name=driver_name or "", driver_phone=driver_phone or "", vehicle=vehicle or "")
+    for item, quantity in picks:
+        ledger.change_quantity(item, -quantity, kind="transfer_out", actor=actor, document=number,
+                               status="in_transit" if item.serial else None, note=destination.name)
+        transfer.lines.append(TransferLine(material=item.material, quantity=quantity, from_item=item))
+    db.session.add(transfer)
+    db.session.flush()  # ids and defaults for the caller's answer
+    _record(transfer, "transfer.dispatched", source, actor)
     return transfer

@@ -15,6 +15,7 @@ from flask_babel import lazy_gettext as _l
 from inventory import clock
 from inventory.db import db, execute, transactional
 from inventory.errors import Forbidden, InsufficientStock, InvalidState, ValidationError
+from inventory.feed.services import record
 from inventory.labels.codes import format_label, normalize_label
 from inventory.sites.models import Agreement
 from inventory.stock import ledger
@@ -116,6 +117,8 @@ def approve(*, actor, stocktake_id: int, data: dict | None = None) -> Outcome:
     booked = [_book_found(stocktake, entry, actor=actor, number=number) for entry in found]
     if not stocktake.categories:
         _record_verification(stocktake, clock.today())
+    record("stocktake.closed", stocktake.id, site=stocktake.site_id, actor=actor, data={
+        "number": number, "variances": len(variances), "found": len(booked)})
     db.session.flush()
     db.session.refresh(stocktake)
     return Outcome(stocktake, variances, booked)

@@ -202,6 +202,8 @@ def upgrade():
                                          nullable=False))
     op.add_column('transfers', sa.Column('vehicle', sa.String(length=30), server_default='',
                                          nullable=False))
+    # Drives the planner's nearest-first box read (dispatch/sources.py).
+    op.create_index('ix_sites_coordinates', 'sites', ['latitude', 'longitude'], unique=False)
 
     # ### end Alembic commands ###
 
@@ -215,6 +217,7 @@ def downgrade():
         bind.exec_driver_sql("COMMIT")
         bind.exec_driver_sql("PRAGMA foreign_keys=OFF")
         bind.exec_driver_sql("BEGIN")
+    op.drop_index('ix_sites_coordinates', table_name='sites')
     for table, columns in (('transfers', ('vehicle', 'driver_phone', 'driver_name', 'incident_id')),
                            ('issues', ('recipient_pending', 'incident_id'))):
         op.drop_index(op.f(f'ix_{table}_incident_id'), table_name=table)

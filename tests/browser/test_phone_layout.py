@@ -22,8 +22,9 @@ pytestmark = pytest.mark.browser
 PAGES = ["/", "/more", "/scan", "/stock/", "/stock/summary", "/stock/issue", "/stock/receive",
          "/stock/issues", "/stock/loans", "/stock/transfers", "/stock/transfers/new", "/stock/ledger",
          "/alerts/", "/norms/shortfalls", "/norms/", "/sites/", "/sites/GT-CG", "/catalog/", "/labels/",
-         "/password", "/stocktakes/", "/stocktakes/new"]
-MANAGER_PAGES = ["/sites/new", "/norms/new", "/catalog/new", "/audit/"]
+         "/password", "/stocktakes/", "/stocktakes/new", "/incidents/kits", "/incidents/roads",
+         "/stock/issue/queue", "/incidents/", "/incidents/new"]
+MANAGER_PAGES = ["/sites/new", "/norms/new", "/catalog/new", "/audit/", "/incidents/kits/new"]
 
 # Each visible text's size as the eye sees it: an SVG's text is scaled with its drawing.
 SMALL_TEXT = """() => {
@@ -64,6 +65,17 @@ def _walk(page, base, username, paths):
     for row in (".list.stocktakes a", ".list.stocktakes li:has(.stocktake-closed) a"):
         if (stocktake := page.locator(row).first).count():
             paths = [*paths, stocktake.get_attribute("href"), f"{stocktake.get_attribute('href')}?lines=all"]
+    # The newest incident's reports (the demo's open drill): the report, the 首报 and the
+    # replenishment list, as this role reads them.
+    page.goto(f"{base}/incidents/")
+    if (incident := page.locator(".list.incidents a").first).count():
+        href = incident.get_attribute("href").rstrip("/")
+        paths = [*paths, f"{href}/report", f"{href}/first-report", f"{href}/replenishment"]
+        # The incident screen, its requests, asking for goods and the incident form (403 for some).
+        paths = [*paths, href, f"{href}/requests", f"{href}/requests/new", f"{href}/edit"]
+        page.goto(f"{base}{href}/requests")
+        if (asked := page.locator(".list.requests a").first).count():
+            paths = [*paths, asked.get_attribute("href")]
     for path in paths:
         answer = page.goto(f"{base}{path}")
         # A form the role may not use answers 403 with a page of its own, which must fit too.

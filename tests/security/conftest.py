@@ -55,6 +55,7 @@ class World:
     b_found: int
     incident: int  # open, with B as an affected area; incidents are read by everyone
     b_request: int  # B's keeper's request for that incident
+    kit: int  # a relief kit: reference data, read by everyone, edited by managers
     secrets: tuple[str, ...]  # strings only B's people (and the county) may read
 
 
@@ -85,6 +86,7 @@ def _build(demo: bool = False) -> World:
     from inventory.auth.services import create_user
     from inventory.catalog.services import create_material
     from inventory.dispatch import services as dispatch
+    from inventory.dispatch.kits import create_kit
     from inventory.labels.codes import format_label
     from inventory.norms.services import create_norm
     from inventory.sites.services import create_site, update_site
@@ -162,6 +164,9 @@ def _build(demo: bool = False) -> World:
         "to_site": "GT-NH", "note": f"nhrequestsecret{SCRIPT}",
         "lines": [{"material": "SEC-1", "quantity": 3}]})
 
+    kit = create_kit(actor=admin, data={"name": f"物资包{SCRIPT}", "basis": "person",
+                                        "lines": [{"material": "SEC-1", "quantity": 0.25}]})
+
     b_labels = (b_item.label, b_serial.label)
     secrets = ("nhaddresssecret", "nhkeepersecret", "nhphonesecret", "nhvillagesecret",
                "nhlotsecret", "nhserialsecret", "nhrecipientsecret", "nhpurposesecret",
@@ -179,7 +184,7 @@ def _build(demo: bool = False) -> World:
         b_issue=loan.number, b_issue_line=loan_line, b_return=back.number,
         b_transfer=outbound.number, b_inbound=inbound.number, b_inbound_line=inbound_line,
         b_movement=movement, b_stocktake=stocktake.id, b_found=found.id, incident=incident.id,
-        b_request=request.id, secrets=secrets)
+        b_request=request.id, kit=kit.id, secrets=secrets)
 
 
 # --- helpers -----------------------------------------------------------------------------------

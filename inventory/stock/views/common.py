@@ -9,6 +9,8 @@ from wtforms.fields.choices import SelectChoice
 from inventory.auth.access import authorize, can_somewhere
 from inventory.catalog.models import Material
 from inventory.db import db
+from inventory.dispatch.lookup import get_incident
+from inventory.errors import NotFound
 from inventory.extensions import label_guessing
 from inventory.forms import choices
 from inventory.sites.models import Site
@@ -62,6 +64,17 @@ def site_arg(name: str = "site") -> Site | None:
     site = get_site(code)
     authorize(current_user, "stock.view", site)
     return site
+
+
+def incident_arg():
+    """The incident ``?incident=`` names (灾情事件, read by everyone); None when it names none.
+    One that does not exist is a 404 page, as a link to it would be."""
+    raw = request.args.get("incident", "")
+    if not raw:
+        return None
+    if not raw.isdigit() or int(raw) > 2**31 - 1:
+        raise NotFound(_("灾情事件 %(id)s 不存在", id=raw[:20]))
+    return get_incident(int(raw))
 
 
 def material_arg() -> Material | None:

@@ -8,15 +8,16 @@ from inventory import clock
 from inventory.auth.access import authorize, authorize_somewhere
 from inventory.auth.models import User
 from inventory.db import db
-from inventory.errors import Forbidden
-from inventory.forms import FORM_ERRORS, collect, page_number, press, submit
+from inventory.errors import Forbidden, ValidationError
+from inventory.forms import FORM_ERRORS, collect, page_number, press, show_errors, submit
 from inventory.stock import queries, services
-from inventory.stock.forms import IssueForm, IssueReversalForm, Lines, ReceiveForm, ReturnForm
+from inventory.stock.forms import IssueForm, IssueReversalForm, Lines, ReceiveForm, RecipientForm, ReturnForm
 from inventory.stock.models import Issue, Receipt, Return
 from inventory.stock.schemas import ISSUE, RETURN
 from inventory.stock.views.common import (
     blueprint,
     home_site,
+    incident_arg,
     material_choices,
     prepare_lines,
     site_arg,
@@ -101,9 +102,14 @@ def issues():
     """Issue documents of a site (or all the user's), newest first."""
     site = site_arg()
     outstanding = request.args.get("outstanding") == "1"
-    page = db.paginate(queries.issues(current_user, site=site, outstanding=outstanding),
+    incident = incident_arg()
+    # 待补登: issues handed out first (先发后补) whose recipient is still to be completed.
+    pending = request.args.get("pending") in ("true", "1")
+    page = db.paginate(queries.issues(current_user, site=site, outstanding=outstanding, incident=incident,
+                                      recipient_pending=pending),
                        page=page_number(), per_page=50, error_out=False)
-    return render_template("stock/issues.html", page=page, site=site, outstanding=outstanding)
+    return render_template("stock/issues.html", page=page, site=site, outstanding=outstanding,
+                           incident=incident, pending=pending)
 
 
 def _issue_document(number) -> Issue:
@@ -117,8 +123,39 @@ def _issue_document(number) -> Issue:
 def issue_slip(number):
     """发放单: printable in two copies, with the recipient's and the keeper's signature lines."""
     document = _issue_document(number)
-    return render_template("stock/issue_slip.html", issue=document,
-                           returns=queries.returns_of(document), reversal=IssueReversalForm())
+    completion = RecipientForm(recipient_type=document.recipient_type)
+    return render_template("stock/issue_slip.html", **_slip(document, completion))
+
+
+def _slip(document: Issue, recipient: RecipientForm) -> dict:
+    """What the slip shows: the issue, its returns, and its forms (冲销; 补登 while pending)."""
+    return {"issue": document, "returns": queries.returns_of(document), "reversal": IssueReversalForm(),
+            "recipient": recipient}
+
+
+@blueprint.post("/issues/<number>/recipient")
+@login_required
+def complete_recipient(number):
+    """补登领用人 of a 先发后补 issue, on its slip; a refusal comes back on the slip's form."""
+    document = _issue_document(number)
+    form = RecipientForm()
+
+    def work():
+        services.complete_recipient(actor=current_user, number=document.number, data={
+            "type": form.recipient_type.data,
+            "name": (form.recipient_name.data or "").strip(),
+            "contact": (form.recipient_contact.data or "").strip(),
+            "id_number": (form.recipient_id_number.data or "").strip()})
+        return url_for("stock.issue_slip", number=document.number)
+
+    def show(form, error):
+        """The service names the recipient's fields (name, id_number); the form's are recipient_…."""
+        if isinstance(error, ValidationError):
+            error = ValidationError({f"recipient_{key}": problem for key, problem in error.details.items()})
+        show_errors(form, error)
+
+    return submit(form, work, done=_("已补登领用人"), template="stock/issue_slip.html", show=show,
+                  once=True, **_slip(document, form))
 
 
 @blueprint.post("/issues/<number>/reverse")

@@ -7,6 +7,7 @@ from flask_login import current_user, login_required
 
 from inventory.auth.access import authorize, authorize_somewhere, can
 from inventory.db import db
+from inventory.dispatch.lookup import get_incident
 from inventory.forms import FORM_ERRORS, choices, page_number, press, submit
 from inventory.sites.models import Site
 from inventory.stock import queries
@@ -14,17 +15,25 @@ from inventory.stock import transfers as transfer_actions
 from inventory.stock.forms import Lines, TransferActionForm, TransferForm, TransferReceiveForm
 from inventory.stock.models import TRANSFER_STATUSES
 from inventory.stock.schemas import TRANSFER, TRANSFER_RECEIPT
-from inventory.stock.views.common import blueprint, home_site, prepare_lines, site_arg, site_choices
+from inventory.stock.views.common import (
+    blueprint,
+    home_site,
+    incident_arg,
+    prepare_lines,
+    site_arg,
+    site_choices,
+)
 
 
 @blueprint.get("/transfers")
 @login_required
 def transfers():
-    """Transfers from or to the user's sites."""
+    """Transfers from or to the user's sites; ``?incident=`` those sent for one incident."""
     status = request.args.get("status") if request.args.get("status") in TRANSFER_STATUSES else None
-    page = db.paginate(queries.transfers(current_user, status=status, site=site_arg()),
+    incident = incident_arg()
+    page = db.paginate(queries.transfers(current_user, status=status, site=site_arg(), incident=incident),
                        page=page_number(), per_page=50, error_out=False)
-    return render_template("stock/transfers.html", page=page, status=status)
+    return render_template("stock/transfers.html", page=page, status=status, incident=incident)
 
 
 @blueprint.route("/transfers/new", methods=["GET", "POST"])
@@ -67,7 +76,9 @@ def _transfer_for_view(number):
 def transfer(number):
     """调拨单: printable, with its lines and what can be done next."""
     document = _transfer_for_view(number)
-    return render_template("stock/transfer.html", transfer=document, action=TransferActionForm())
+    incident = get_incident(document.incident_id) if document.incident_id else None
+    return render_template("stock/transfer.html", transfer=document, action=TransferActionForm(),
+                           incident=incident)
 
 
 def _transfer_action(number, action, done):
