@@ -45,8 +45,22 @@ def events_query(user, *, after: int = 0, types=None, limit: int = 100):
     return _visible(query, user)
 
 
-def timeline(incident) -> list[Event]:
-    """Every event of ``incident``, in the order it happened, with who did it."""
+def timeline_count(incident, user) -> int:
+    """How many of the incident's events ``user`` may see."""
+    query = _visible(sa.select(sa.func.count()).select_from(Event).outerjoin(Event.site)
+                     .where(Event.incident_id == getattr(incident, "id", incident)), user)
+    return db.session.scalar(query)
+
+
+def timeline(incident, user=None, *, latest: int | None = None) -> list[Event]:
+    """The events of ``incident`` in the order they happened, with who did it: all of them, or
+    with ``user`` those they may see, and with ``latest`` only that many of the newest (an
+    incident's screen refreshes often, and a disaster's queue issues are thousands of events)."""
     incident_id = getattr(incident, "id", incident)
-    return list(db.session.scalars(sa.select(Event).where(Event.incident_id == incident_id)
-                                   .order_by(Event.id)))
+    query = sa.select(Event).where(Event.incident_id == incident_id)
+    if user is not None:
+        query = _visible(query.outerjoin(Event.site).options(contains_eager(Event.site)), user)
+    if latest is not None:
+        # Newest first over ix_events_incident (incident_id, id), then back in order.
+        return list(db.session.scalars(query.order_by(Event.id.desc()).limit(latest)))[::-1]
+    return list(db.session.scalars(query.order_by(Event.id)))

@@ -53,7 +53,7 @@ def test_a_keeper_lands_on_the_task_page_with_a_bottom_tab_bar(live_server, phon
 
 def test_each_role_sees_the_navigation_of_its_own_work(live_server, page, make_user):
     for role, first_tabs in (("manager", ["首页", "预警", "定额", "库存", "更多"]),
-                             ("dispatcher", ["首页", "调拨", "库存", "预警", "更多"])):
+                             ("dispatcher", ["首页", "灾情调度", "调拨", "库存", "更多"])):
         username = make_user(role, username=f"u-{role}")
         context = page.context.browser.new_context(locale="zh-CN", viewport=PHONE)
         other = context.new_page()

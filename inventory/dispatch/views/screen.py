@@ -11,7 +11,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from inventory import clock
-from inventory.auth.access import can, can_somewhere
+from inventory.auth.access import can_somewhere
 from inventory.dashboard import maps
 from inventory.dashboard.queries import DOT_RADIUS, VILLAGE_RADIUS, map_sites, place_labels, short_name
 from inventory.db import db
@@ -20,7 +20,7 @@ from inventory.dispatch.forms import DispatchActionForm
 from inventory.dispatch.models import Allocation, Incident, Request
 from inventory.dispatch.views.common import blueprint
 from inventory.dispatch.views.incidents import incident_or_404
-from inventory.feed.queries import timeline
+from inventory.feed.queries import timeline, timeline_count
 from inventory.stock import queries as stock_queries
 from inventory.stock.models import Transfer
 
@@ -62,12 +62,9 @@ def on_the_road(incident: Incident) -> list[Transfer]:
         .where(Transfer.incident_id == incident.id).limit(200)))
 
 
-def visible_timeline(incident: Incident) -> list:
-    """The incident's events the user may see, newest first: one of a site only for those who
-    may see that site."""
-    events = [event for event in timeline(incident)
-              if event.site is None or can(current_user, "dispatch.view", event.site)]
-    return events[::-1]
+def visible_timeline(incident: Incident, latest: int) -> list:
+    """The newest ``latest`` events of the incident the user may see, newest first."""
+    return timeline(incident, current_user, latest=latest)[::-1]
 
 
 def incident_requests(incident: Incident) -> list[Request]:
@@ -178,13 +175,14 @@ def screen(incident_id):
     """灾情事件: the incident screen (header, counts, areas, map, requests, timeline)."""
     incident = incident_or_404(incident_id)
     transfers = on_the_road(incident)
-    events = visible_timeline(incident)
+    events = visible_timeline(incident, TIMELINE_SHOWN)
     return render_template(
         "dispatch/screen.html", incident=incident, elapsed=elapsed(incident),
         counts=queries.incident_counts(incident), links=_links(incident),
         transfers=_transfer_rows(transfers), map=incident_map(incident, transfers),
-        map_size=(maps.MAP_WIDTH, maps.MAP_HEIGHT), events=events[:TIMELINE_SHOWN],
-        event_total=len(events), event_text=event_text, requests=incident_requests(incident),
+        map_size=(maps.MAP_WIDTH, maps.MAP_HEIGHT), events=events,
+        event_total=timeline_count(incident, current_user), event_text=event_text,
+        requests=incident_requests(incident),
         may_request=incident.is_open and can_somewhere(current_user, "dispatch.request"),
         action=DispatchActionForm(), refresh=REFRESH_SECONDS)
 
@@ -196,7 +194,7 @@ def live(incident_id):
     lines on the map) and the newest events of the timeline."""
     incident = incident_or_404(incident_id)
     transfers = on_the_road(incident)
-    events = visible_timeline(incident)[:LIVE_TIMELINE]
+    events = visible_timeline(incident, LIVE_TIMELINE)
     drawn = incident_map(incident, transfers)
     return jsonify(
         incident={"id": incident.id, "status": incident.status, "version": incident.version},
