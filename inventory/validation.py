@@ -252,17 +252,16 @@ class DateTime(Field):
                                                    r"(Z|[+-]\d{2}:\d{2})", value):
             try:
                 return dt.datetime.fromisoformat(value).astimezone(dt.UTC)
-            except ValueError:
+            except (ValueError, OverflowError):  # no such day; or past year 9999 in UTC
                 pass
         raise Invalid(_("应为带时区的时间，如 2026-12-03T08:30:00+08:00"))
 
     def parse_text(self, text):
         if re.fullmatch(r"\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2})?", text):
             try:
-                local = dt.datetime.fromisoformat(text)
-            except ValueError:
+                return dt.datetime.fromisoformat(text).replace(tzinfo=clock.timezone()).astimezone(dt.UTC)
+            except (ValueError, OverflowError):
                 raise Invalid(_("应为时间 YYYY-MM-DD HH:MM")) from None
-            return local.replace(tzinfo=clock.timezone()).astimezone(dt.UTC)
         return self.convert(text)
 
     def type_schema(self):

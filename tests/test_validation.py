@@ -2,6 +2,7 @@
 controls anywhere, invisible characters in one-line fields, and text that is only invisible where
 something must be written; pages refuse them like the API does."""
 
+import datetime as dt
 import html
 
 import pytest
@@ -9,7 +10,7 @@ import sqlalchemy as sa
 
 from inventory.catalog.models import Material
 from inventory.db import db
-from inventory.validation import Invalid, String
+from inventory.validation import DateTime, Invalid, String
 
 BIDI_CONTROLS = ["\u202a", "\u202b", "\u202c", "\u202d", "\u202e", "\u2066", "\u2067", "\u2068",
                  "\u2069", "\u200e", "\u200f", "\u061c"]
@@ -87,3 +88,19 @@ def test_a_name_of_zero_width_spaces_is_refused_as_empty_on_its_page(app, client
     assert response.status_code == 422
     assert "不能为空" in response.get_data(as_text=True)
     assert _materials(app) == before
+
+
+# --- instants (灾情事件的发生时间) ------------------------------------------------------------------
+
+@pytest.mark.parametrize("value", ["2026-12-03T08:30:00+08:00", "2026-12-03T00:30:00Z",
+                                   "2026-12-03 08:30+08:00"])
+def test_an_instant_with_its_offset_is_kept_in_utc(value):
+    assert DateTime().convert(value) == dt.datetime(2026, 12, 3, 0, 30, tzinfo=dt.UTC)
+
+
+@pytest.mark.parametrize("value", ["2026-12-03T08:30:00", "2026-02-30T08:30:00+08:00", "明天",
+                                   # a valid instant whose UTC time falls outside years 1–9999
+                                   "9999-12-31T23:59:00-05:00", "0001-01-01T00:00:00+05:00"])
+def test_an_instant_without_offset_or_outside_the_calendar_is_refused(value):
+    with pytest.raises(Invalid):
+        DateTime().convert(value)
