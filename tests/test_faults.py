@@ -45,7 +45,7 @@ from flask import abort, g, has_request_context, jsonify, request
 from inventory import create_app
 from inventory.catalog.models import Material
 from inventory.db import MAX_ATTEMPTS, db
-from inventory.dispatch.models import Incident
+from inventory.dispatch.models import Incident, Kit
 from inventory.dispatch.models import Request as DispatchRequest
 from inventory.errors import RETRY_AFTER_SECONDS
 from inventory.norms.models import Norm
@@ -340,6 +340,7 @@ def _demo_sample(app, headers) -> dict:
             "incident_id": db.session.scalar(sa.select(Incident.id).order_by(Incident.status != "open",
                                                                              Incident.id)),
             "request_id": first(DispatchRequest.id),
+            "kit_id": first(Kit.id),  # the demo's relief kits
         }
 
 

@@ -3,11 +3,13 @@
 import datetime as dt
 
 import pytest
+import sqlalchemy as sa
 
 from inventory.alerts.queries import alerts, readiness
 from inventory.auth.access import COMMAND_LINE
 from inventory.db import db
 from inventory.sites.models import Site
+from inventory.stock.models import EquipmentTest, Movement
 from tests.factories import form_key, in_days, issue, make_material, receive
 
 
@@ -34,6 +36,20 @@ def test_a_test_run_is_recorded_and_a_fault_takes_the_item_out_of_service(keeper
     future = in_days(today, 1)
     assert keeper.post("/equipment-tests", {"label": phone["label"], "result": "ok",
                                             "tested_on": future}).status_code == 422
+
+
+def test_a_fault_with_the_longest_note_keeps_it_whole_and_the_ledger_its_start(app, keeper, equipment):
+    # Found by schemathesis on PostgreSQL: "试机故障：" + 500 characters overflowed the movement's note.
+    [phone] = receive(keeper, material="SAT", quantity=1, serials=["TT-2"])["items"]
+    note = "电" * 500
+    fault = keeper.post("/equipment-tests", {"label": phone["label"], "result": "fault", "note": note})
+    assert fault.status_code == 201, fault.json
+    with app.app_context():
+        test = db.session.get(EquipmentTest, fault.json["id"])
+        assert test.note == note
+        [movement] = db.session.scalars(sa.select(Movement).where(
+            Movement.item_id == test.item_id, Movement.kind == "adjustment")).all()
+        assert len(movement.note) == 500 and movement.note.startswith("试机故障：电")
 
 
 def test_alerts_list_what_needs_attention(app, keeper, manager, equipment, today):
