@@ -28,6 +28,22 @@ _SCHEMA = (
 )
 
 
+def _write_ahead(connection: sqlite3.Connection, *, attempts: int = 250) -> None:
+    """Put the file in WAL mode, once for all: every later connection finds it so. Switching
+    needs the file to itself and answers "database is locked" at once, without waiting out the
+    busy timeout, so workers starting together (the first phones of a shift) take turns here."""
+    for attempt in range(attempts):
+        try:
+            if connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal":
+                return
+            connection.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError:
+            if attempt == attempts - 1:
+                raise
+            time.sleep(0.02)
+
+
 class MissCounter:
     """Misses per user over a sliding window, shared by every process that opens ``path``."""
 
@@ -43,7 +59,7 @@ class MissCounter:
             os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT, 0o600))
             connection = sqlite3.connect(self.path, timeout=5, isolation_level=None,
                                          check_same_thread=False)
-            connection.execute("PRAGMA journal_mode=WAL")
+            _write_ahead(connection)
             for statement in _SCHEMA:
                 connection.execute(statement)
             local.connection, local.pid = connection, os.getpid()
