@@ -367,7 +367,7 @@ def measure(sites: int, rounds: int, url: str | None = None) -> dict:
                 start = time.perf_counter()
                 planned = planning.plan(actor=COMMAND_LINE, request_id=request_id)
                 app_elapsed = time.perf_counter() - start
-                mine = [(a.from_site.code, a.material_id, a.owner, a.quantity, a.distance_km)
+                mine = [(a.from_site.code, a.material.id, a.owner, a.quantity, a.distance_km)
                         for a in planned.allocations]
                 db.session.rollback()
                 # The read side alone, as the baseline has it: the nearest-first reads and greedy.

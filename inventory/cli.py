@@ -109,11 +109,10 @@ def seed_demo_command(if_empty):
 def seed_norms_command():
     """Load the default stocking norms and relief kits (reference/norms-default.md §9.2) as
     editable data."""
-    from inventory.seed.demo import load_kits, load_norms
+    from inventory.seed.demo import load_defaults
 
     try:
-        count = load_norms()
-        kits = load_kits()
+        count, kits = load_defaults()
     except DomainError as error:
         _fail(error)
     click.echo(f"已载入 {count} 条默认储备定额。" if count else "已有储备定额，未作改动。")

@@ -68,11 +68,14 @@ def agreements_needing_attention(user, *, today: dt.date):
         .order_by(Site.path), user, Site.path)
 
 
+def late_before(today: dt.date) -> dt.datetime:
+    """A transfer dispatched before this instant and still on the road is late."""
+    return dt.datetime.combine(today - dt.timedelta(days=TRANSIT_LATE_DAYS), dt.time(), dt.UTC)
+
+
 def _alert_queries(user, *, today: dt.date, expiry_days: int) -> dict:
     short = shortfall_rows(today=today).subquery()
-    late = stock_queries.transfers(user, status="in_transit").where(
-        Transfer.dispatched_at < dt.datetime.combine(
-            today - dt.timedelta(days=TRANSIT_LATE_DAYS), dt.time(), dt.UTC))
+    late = stock_queries.transfers(user, status="in_transit").where(Transfer.dispatched_at < late_before(today))
     return {
         "expiring": _lots(user, since=today, before=today + dt.timedelta(days=expiry_days)),
         "expired": _lots(user, since=None, before=today),

@@ -11,7 +11,7 @@ from inventory.auth.access import authorize
 from inventory.auth.services import user_for_token
 from inventory.catalog.models import Material
 from inventory.db import db
-from inventory.errors import BadRequest, Unauthorized, UnsupportedMediaType, ValidationError
+from inventory.errors import BadRequest, NotFound, Unauthorized, UnsupportedMediaType, ValidationError
 from inventory.extensions import idempotency
 from inventory.sites.models import Site
 from inventory.validation import listing, refuse_nul
@@ -22,6 +22,18 @@ PUBLIC_ENDPOINTS = {"api.issue_token", "api.openapi_document"}
 DEFAULT_PER_PAGE = 50
 MAX_PER_PAGE = 500
 MAX_ID = 2**31 - 1  # integer ids (norms, movements, incidents) are 32-bit
+
+
+def existing_id(row_id: int) -> int:
+    """The id, or NotFound when it lies past what the column can hold.
+
+    Checked in the view, not by the route converter, where one path takes several methods: a
+    converter that refuses a value makes Werkzeug answer 405 to all but the first of them
+    instead of 404.
+    """
+    if row_id > MAX_ID:
+        raise NotFound()
+    return row_id
 
 
 @api.before_request

@@ -9,9 +9,9 @@ what it is not sure arrived, and a resent approval must not send the goods twice
 
 from flask import g, request
 
-from inventory.api.core import MAX_ID, choice_arg, flag_arg, json_body
+from inventory.api.core import MAX_ID, choice_arg, existing_id, flag_arg, json_body
 from inventory.api.routes import Body, Page, choice, flag, route
-from inventory.api.shapes import SELF, Bool, Choice, Int, IsoDateTime, ListOf, Out, Shape, Str
+from inventory.api.shapes import SELF, Bool, Choice, Int, IsoDateTime, ListOf, Number, Shape, Str
 from inventory.dispatch import kits, planning, queries, roads, services
 from inventory.dispatch.models import KIT_BASES, REQUEST_STATUSES, STATUSES, TYPES
 from inventory.dispatch.schemas import (
@@ -24,15 +24,7 @@ from inventory.dispatch.schemas import (
     PLANNING,
     REQUEST,
 )
-from inventory.errors import NotFound
 from inventory.validation import Object, String, load
-
-
-class Decimal(Out):
-    """A number that need not be whole (kilometres, a kit's 0.34 tents per person)."""
-
-    json_type = "number"
-
 
 AREA = Shape({
     "site": Str("site.code"),
@@ -54,7 +46,7 @@ UNMET_LINE = Shape({"material": Str(lambda pair: pair[0].code),
                     "quantity": Int(lambda pair: pair[1], minimum=1)}, name="UnmetLine")
 ALLOCATION_ANSWER = Shape({
     "from_site": Str("from_site.code"), "material": Str("material.code"), "quantity": Int(minimum=1),
-    "distance_km": Decimal(nullable=True, description="大圆距离（公里）；站点无坐标时为 null"),
+    "distance_km": Number(nullable=True, description="大圆距离（公里）；站点无坐标时为 null"),
     "minutes": Int(nullable=True, description="路程（分钟），已导入路程表时"),
     "owner": Str(description="物资所有者：bureau 为局方，其他为上级前置物资"),
     "transfer": Str("transfer.number", nullable=True, description="批准后承运的调拨单号"),
@@ -92,7 +84,7 @@ NEEDS_ANSWER = Shape({
 
 KIT_ANSWER = Shape({
     "id": Int(), "name": Str(), "basis": Choice(KIT_BASES), "note": Str(), "active": Bool(),
-    "lines": ListOf(Shape({"material": Str("material.code"), "quantity": Decimal()})),
+    "lines": ListOf(Shape({"material": Str("material.code"), "quantity": Number()})),
 }, name="Kit")
 ROAD_TIME = Shape({
     "from_site": Str(), "from_name": Str(), "to_site": Str(), "to_name": Str(),
@@ -105,18 +97,11 @@ ROAD_TIMES_LOADED = Shape({"loaded": Int(SELF, minimum=0, description="导入的
 
 # Paths of one method refuse an id past what the column holds in the converter (404). Where one
 # path takes several methods, Werkzeug answers such an id with 405 for all but the first method,
-# so those paths take any integer and ``_held`` turns one too large into 404 (as norms do).
+# so those paths take any integer and ``existing_id`` turns one too large into 404 (as norms do).
 INCIDENT_PATH = "/incidents/<int:incident_id>"
 REQUEST_PATH = f"/requests/<int(max={MAX_ID}):request_id>"
 KIT_PATH = "/kits/<int:kit_id>"
 READ_ERRORS = (401, 403, 404)
-
-
-def _held(row_id: int) -> int:
-    """The id, or NotFound when no row can have it (past the 32-bit column)."""
-    if row_id > MAX_ID:
-        raise NotFound()
-    return row_id
 
 
 def _optional_body() -> dict:
@@ -137,13 +122,13 @@ def open_incident():
            answers=Page(INCIDENT_ANSWER), errors=(401, 403, 422))
 def list_incidents():
     """Open ones first, each group newest first; incidents are read by everyone."""
-    return queries.incidents(g.api_user, status=choice_arg("status", STATUSES))
+    return queries.incidents(status=choice_arg("status", STATUSES))
 
 
 @route.get(INCIDENT_PATH, "一个灾情事件", answers=INCIDENT_ANSWER, errors=READ_ERRORS)
 def get_incident(incident_id):
     """Incidents are read by everyone; their requests only by those in scope."""
-    return services.get_incident(_held(incident_id))
+    return services.get_incident(existing_id(incident_id))
 
 
 @route.patch(INCIDENT_PATH, "修改灾情事件（只改所给字段）", body=Body(INCIDENT_CHANGES).changes(),
@@ -151,14 +136,14 @@ def get_incident(incident_id):
 def update_incident(incident_id):
     """With ``version``: refused (409 invalid_state) when someone changed it since. A closed
     incident → 409."""
-    return services.update_incident(actor=g.api_user, incident_id=_held(incident_id), changes=json_body())
+    return services.update_incident(actor=g.api_user, incident_id=existing_id(incident_id), changes=json_body())
 
 
 @route.post(f"{INCIDENT_PATH}/close", "结案", answers=INCIDENT_ANSWER, idempotent=True)
 def close_incident(incident_id):
     """No more requests; transfers on the road are still received and loans still come back.
     Closed already → 409 invalid_state."""
-    return services.close_incident(actor=g.api_user, incident_id=_held(incident_id))
+    return services.close_incident(actor=g.api_user, incident_id=existing_id(incident_id))
 
 
 @route.post(f"{INCIDENT_PATH}/requests", "需求申报", body=REQUEST, answers=REQUEST_DETAIL, status=201,
@@ -166,7 +151,7 @@ def close_incident(incident_id):
 def create_request(incident_id):
     """A keeper asks for their own sites only. Unknown sites or materials → 422; a closed
     incident → 409 invalid_state."""
-    return services.create_request(actor=g.api_user, incident_id=_held(incident_id), data=json_body())
+    return services.create_request(actor=g.api_user, incident_id=existing_id(incident_id), data=json_body())
 
 
 @route.get(f"{INCIDENT_PATH}/requests", "灾情事件的需求申报（限于调用者的站点范围）",
@@ -174,7 +159,7 @@ def create_request(incident_id):
            errors=(401, 403, 404, 422))
 def list_requests(incident_id):
     """Newest first."""
-    incident = services.get_incident(_held(incident_id))
+    incident = services.get_incident(existing_id(incident_id))
     return queries.requests(g.api_user, incident=incident, status=choice_arg("status", REQUEST_STATUSES))
 
 
@@ -184,7 +169,7 @@ def calculate_needs(incident_id):
     """Read-only (POST because it takes a body): the lines a request for ``to_site`` would ask
     for. ``displaced_people`` defaults to the site's figure in the incident; per-household kits
     count households by the site's people per household."""
-    return kits.needs_for(actor=g.api_user, incident_id=_held(incident_id), data=json_body())
+    return kits.needs_for(actor=g.api_user, incident_id=existing_id(incident_id), data=json_body())
 
 
 # --- requests, plans and approval ----------------------------------------------------------------
@@ -246,20 +231,20 @@ def create_kit():
 @route.get(KIT_PATH, "一个救灾物资包", answers=KIT_ANSWER, errors=(401, 404))
 def get_kit(kit_id):
     """Kits are read by everyone."""
-    return kits.get_kit(_held(kit_id))
+    return kits.get_kit(existing_id(kit_id))
 
 
 @route.route("PUT", KIT_PATH, "修改救灾物资包（整体替换）", body=KIT, answers=KIT_ANSWER,
              errors=(400, 401, 403, 404, 409, 422))
 def replace_kit(kit_id):
     """The whole kit as sent: lines not sent are removed."""
-    return kits.update_kit(actor=g.api_user, kit_id=_held(kit_id), data=json_body())
+    return kits.update_kit(actor=g.api_user, kit_id=existing_id(kit_id), data=json_body())
 
 
 @route.delete(KIT_PATH, "删除救灾物资包", errors=(401, 403, 404))
 def delete_kit(kit_id):
     """Requests already made from it keep their lines."""
-    kits.delete_kit(actor=g.api_user, kit_id=_held(kit_id))
+    kits.delete_kit(actor=g.api_user, kit_id=existing_id(kit_id))
 
 
 # --- road times ----------------------------------------------------------------------------------

@@ -10,12 +10,12 @@ from flask import g, request
 from inventory.api.core import MAX_ID
 from inventory.api.routes import query, route
 from inventory.api.shapes import SELF, Bool, Choice, Int, IsoDateTime, ListOf, Nested, Shape, Str
-from inventory.auth.access import authorize_somewhere
 from inventory.dispatch import queries
 from inventory.dispatch.models import LEVEL_NAMES, STATUSES, TYPE_NAMES, TYPES
-from inventory.dispatch.services import get_incident
+from inventory.dispatch.services import visible_incident
 
-# An id the database's integer can hold; the incident routes of api/dispatch.py use the same.
+# An id the database's integer can hold (the routes of api/dispatch.py that take several methods
+# check it in the view instead: see core.existing_id).
 INCIDENT_PATH = f"/incidents/<int(max={MAX_ID}):incident_id>"
 
 _INCIDENT = Shape({"id": Int(), "name": Str(), "type": Choice(TYPES), "level": Int(minimum=1),
@@ -97,12 +97,6 @@ REPLENISHMENT = Shape({
 }, name="Replenishment")
 
 
-def _incident(incident_id: int):
-    incident = get_incident(incident_id)
-    authorize_somewhere(g.api_user, "dispatch.view")
-    return incident
-
-
 @route.get(f"{INCIDENT_PATH}/report",
            "灾情物资统计：按站点与物资的申报、计划、调出、接收、发放、归还、未归还借用与未满足",
            answers=REPORT, errors=(401, 403, 404))
@@ -110,7 +104,7 @@ def incident_report(incident_id):
     """``dispatched`` counts at the source; every other figure at the site the goods are for (the
     requesting, receiving or issuing site). Other owners' goods (省级前置物资) are also listed apart
     in ``other_owners``. A keeper's answer holds their own sites only."""
-    return queries.report(g.api_user, _incident(incident_id))
+    return queries.report(g.api_user, visible_incident(g.api_user, incident_id))
 
 
 @route.get(f"{INCIDENT_PATH}/first-report", "首报/续报数据（供指挥平台）",
@@ -120,7 +114,7 @@ def incident_report(incident_id):
 def incident_first_report(incident_id):
     """What the 首报 sheet holds: the incident, the areas and their people, goods sent and on the
     road, unmet needs, and minutes since the incident started against the one-hour target."""
-    incident = _incident(incident_id)
+    incident = visible_incident(g.api_user, incident_id)
     return queries.first_report(incident, user=g.api_user,
                                 sequence=queries.report_sequence(request.args.get("sequence")))
 
@@ -130,4 +124,4 @@ def incident_first_report(incident_id):
 def incident_replenishment(incident_id):
     """The current norm shortfall of every site that sent, received or issued goods for the
     incident, and the same per material; allowed while the incident is open (``finished``)."""
-    return queries.replenishment(_incident(incident_id), user=g.api_user)
+    return queries.replenishment(visible_incident(g.api_user, incident_id), user=g.api_user)

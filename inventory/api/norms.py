@@ -3,10 +3,9 @@
 import sqlalchemy as sa
 from flask import g
 
-from inventory.api.core import MAX_ID, flag_arg, json_body, scoped_site
+from inventory.api.core import existing_id, flag_arg, json_body, scoped_site
 from inventory.api.routes import SITE, Body, Page, flag, route
 from inventory.api.shapes import SELF, Int, ListOf, Shape, Str, items_of
-from inventory.errors import NotFound
 from inventory.norms import queries, services
 from inventory.norms.models import Norm
 
@@ -17,17 +16,6 @@ SHORTFALLS = items_of(Shape({
     "site": Str(), "norm": Int(), "name": Str(), "materials": ListOf(Str(SELF)),
     "required": Int(), "usable": Int(), "shortfall": Int(minimum=0),
 }, by_key=True), name="Shortfalls")
-
-
-def _existing_id(norm_id: int) -> int:
-    """The id, or NotFound when it lies past what the column can hold.
-
-    Checked here, not by the route converter: a converter that refuses a value makes Werkzeug
-    answer 405 to PATCH and DELETE of that path instead of 404.
-    """
-    if norm_id > MAX_ID:
-        raise NotFound()
-    return norm_id
 
 
 @route.get("/norms", "储备定额", answers=Page(NORM), errors=(401, 422))
@@ -46,20 +34,20 @@ def create_norm():
 @route.get("/norms/<int:norm_id>", "一条定额", answers=NORM, errors=(401, 404))
 def get_norm(norm_id):
     """One norm."""
-    return services.get_norm(_existing_id(norm_id))
+    return services.get_norm(existing_id(norm_id))
 
 
 @route.patch("/norms/<int:norm_id>", "修改定额", body=NORM_INPUT.changes(), answers=NORM,
              errors=(400, 401, 403, 404, 422))
 def update_norm(norm_id):
     """Change some fields of a norm (managers)."""
-    return services.update_norm(actor=g.api_user, norm_id=_existing_id(norm_id), changes=json_body())
+    return services.update_norm(actor=g.api_user, norm_id=existing_id(norm_id), changes=json_body())
 
 
 @route.delete("/norms/<int:norm_id>", "删除定额", errors=(401, 403, 404))
 def delete_norm(norm_id):
     """Remove a norm (managers)."""
-    services.delete_norm(actor=g.api_user, norm_id=_existing_id(norm_id))
+    services.delete_norm(actor=g.api_user, norm_id=existing_id(norm_id))
 
 
 @route.get("/shortfalls", "对照储备定额的短缺（默认只列短缺行）",

@@ -128,6 +128,12 @@ class Int(Out):
         return spec
 
 
+class Number(Out):
+    """A number that need not be whole (kilometres, a kit's 0.34 tents per person)."""
+
+    json_type = "number"
+
+
 class IsoDate(Out):
     """A date, answered as ``YYYY-MM-DD``."""
 

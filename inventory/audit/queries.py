@@ -22,6 +22,10 @@ FIELD_NAMES = {
     "recipient_type": _l("领用方类型"), "recipient_name": _l("领用人/单位"),
     "recipient_contact": _l("领用人电话"), "recipient_id_number": _l("身份证号"),
     "recipient_pending": _l("先发后补待补登"),
+    # relief kits, road times, owners' approvals (灾情调度)
+    "id": _l("编号"), "basis": _l("计算方式"), "note": _l("备注"), "lines": _l("物资明细"),
+    "count": _l("条数"), "request": _l("需求申报"), "owner": _l("物资所有者"),
+    "approved_by": _l("批准人"), "approved_at": _l("批准时间"), "reference": _l("批准文号"),
 }
 
 

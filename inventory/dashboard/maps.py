@@ -1,8 +1,9 @@
-"""The county map's drawing: sites projected into the map's box (north up, true proportions), the
-county's outline when boundary data is loaded, and lines between sites (transfers on the road).
+"""The county map's drawing: sites projected into the map's box (north up, true proportions) and
+the county's outline when boundary data is loaded.
 
-The dashboard (queries.map_points) and the incident screen (dispatch/views/screen.py) draw the
-same map; each says what its dots mean. Labels are placed by queries.place_labels.
+The dashboard (queries.county_map) and the incident screen (dispatch/views/screen.py, which adds
+the transfers on the road as lines) draw the same map; each says what its dots mean. Labels are
+placed by queries.place_labels.
 """
 
 import json

@@ -201,12 +201,6 @@ def place_labels(marks: list[dict], *, width: float = MAP_WIDTH, height: float =
     return labels
 
 
-def map_points(user, states: dict[int, dict]) -> list[dict]:
-    """Active sites with coordinates, projected into the map's box (north up, true proportions),
-    each with its readiness grade, its parent's position and its label's place (place_labels)."""
-    return county_map(user, states)["points"]
-
-
 def map_sites(user) -> list[Site]:
     """The active sites the user sees that have coordinates, in tree order."""
     return list(db.session.scalars(restrict_to_scope(
@@ -216,7 +210,7 @@ def map_sites(user) -> list[Site]:
 
 
 def county_map(user, states: dict[int, dict]) -> dict:
-    """The dashboard's map: its points (map_points) and the county's outline as an SVG path
+    """The dashboard's map: its points and the county's outline as an SVG path
     ("" without boundary data)."""
     sites = map_sites(user)
     if not sites:

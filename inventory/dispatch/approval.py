@@ -23,18 +23,15 @@ from inventory.dispatch.sources import (
     candidate_sources,
     cut_off_sites,
     norm_requirements,
-    usable_stock,
 )
 from inventory.errors import InsufficientStock, InvalidState, ValidationError
 from inventory.feed.services import record
 from inventory.sites.models import Site
 from inventory.stock import ledger
+from inventory.stock.allocation import FIRST_EXPIRY_FIRST, usable_items
 from inventory.stock.models import StockItem
 from inventory.stock.transfers import send_transfer
 from inventory.validation import load
-
-# First expiry first out within a source, as a material line of an issue takes it (allocation.py).
-_FEFO = (StockItem.expiry_date.is_(None), StockItem.expiry_date, StockItem.received_at, StockItem.id)
 
 
 def claim(request: Request, *, statuses, values: dict, stale_message) -> None:
@@ -47,11 +44,13 @@ def claim(request: Request, *, statuses, values: dict, stale_message) -> None:
         .execution_options(synchronize_session=False)).rowcount
     if moved != 1:
         raise InvalidState(stale_message)
-    # Everything but the allocations: those loaded with the version just claimed are still the
-    # request's (replacing them needs that version), and reloading each with its site, material
-    # and transfer cost more than a province's nearest-first plan read (PB12).
-    db.session.refresh(request, [attribute.key for attribute in sa.inspect(Request).attrs
-                                 if attribute.key != "allocations"])
+    # Only what the UPDATE wrote, and the users or sites its keys point to: the version matched,
+    # so nothing else changed since the request was read, and reloading its lines, approvals and
+    # allocations again cost more than a province's nearest-first plan read (PB12).
+    written = {*values, "version"}
+    pointed_to = [relationship.key for relationship in sa.inspect(Request).relationships
+                  if any(column.key in written for column in relationship.local_columns)]
+    db.session.refresh(request, [*written, *pointed_to])
 
 
 def refuse_unless_pending(request: Request) -> None:
@@ -68,6 +67,16 @@ def allocation_data(allocation: Allocation) -> dict:
     return {"from_site": allocation.from_site.code, "material": allocation.material.code,
             "owner": allocation.owner, "quantity": allocation.quantity,
             "distance_km": allocation.distance_km, "minutes": allocation.minutes}
+
+
+def is_the_plan(request: Request, given: list[dict]) -> bool:
+    """Whether allocations ``given`` (as APPROVAL takes them) are the stored plan unchanged:
+    then approving them is approving the plan, which is checked as planned."""
+    def key(entry):
+        return entry["from_site"], entry["material"], entry.get("owner") or BUREAU, entry["quantity"]
+
+    planned = [(a.from_site.code, a.material.code, a.owner, a.quantity) for a in request.allocations]
+    return request.status == "planned" and sorted(map(key, given)) == sorted(planned)
 
 
 def _edited(request: Request, given: list[dict]) -> list[Allocation]:
@@ -137,23 +146,28 @@ def _locked_picks(request: Request, allocations: list[Allocation]) -> dict[int, 
     counted = material_ids.union(*norm_materials.values())
     items = list(db.session.scalars(
         sa.select(StockItem).options(sa.orm.lazyload(StockItem.site))
-        .where(StockItem.site_id.in_(site_ids), StockItem.material_id.in_(counted), *usable_stock(today))
-        .order_by(*_FEFO)))
+        .where(StockItem.site_id.in_(site_ids), StockItem.material_id.in_(counted), *usable_items(today))
+        .order_by(*FIRST_EXPIRY_FIRST)))
     ledger.lock(items)
     items = [item for item in items if item.status == "available" and item.quantity > 0]
+    # Indexed once, while the locks are held: the (site, norm) floors each (site, material)
+    # counts towards, and each source's items in first-expiry order.
+    floors_of: dict[tuple[int, int], list[tuple[int, int]]] = {}
+    for site_id, norm_id in required:
+        for material_id in norm_materials[norm_id]:
+            floors_of.setdefault((site_id, material_id), []).append((site_id, norm_id))
     # The norms' spares from the locked quantities: what the floor check trusts.
     spare = {pair: -quantity for pair, quantity in required.items()}
+    groups: dict[tuple[int, int, str], list[StockItem]] = {}
     for item in items:
-        for site_id, norm_id in required:
-            if site_id == item.site_id and item.material_id in norm_materials[norm_id]:
-                spare[site_id, norm_id] += item.quantity
+        groups.setdefault((item.site_id, item.material_id, item.owner), []).append(item)
+        for pair in floors_of.get((item.site_id, item.material_id), ()):
+            spare[pair] += item.quantity
     remaining = {item.id: item.quantity for item in items}
     short, picks = [], {}
     for index, allocation in enumerate(allocations):
         key = (allocation.from_site_id, allocation.material_id, allocation.owner)
-        group = [item for item in items if (item.site_id, item.material_id, item.owner) == key]
-        floors = [pair for pair in required
-                  if pair[0] == key[0] and key[1] in norm_materials[pair[1]]]
+        group, floors = groups.get(key, []), floors_of.get(key[:2], [])
         available = max(0, min([sum(remaining[item.id] for item in group), *(spare[pair] for pair in floors)]))
         if allocation.quantity > available:
             short.append({"line": index, "from_site": allocation.from_site.code,
@@ -207,7 +221,7 @@ def approve(*, actor, request_id: int, data: dict) -> list:
     for indexes in by_source.values():
         transfer = send_transfer(
             actor=actor, source=allocations[indexes[0]].from_site, destination=request.to_site,
-            picks=[pick for index in indexes for pick in picks[index]], incident=request.incident,
+            picks=[pick for index in indexes for pick in picks[index]], incident_id=request.incident_id,
             note=_("需求申报 %(id)d（%(incident)s）", id=request.id, incident=request.incident.name),
             driver_name=fields.get("driver_name") or "", driver_phone=fields.get("driver_phone") or "",
             vehicle=fields.get("vehicle") or "")

@@ -1,13 +1,16 @@
 """The dispatch pages' forms: an incident (立案 and its edit), a site's request with the needs
 calculator, the plan's buttons, the approval with its edited allocations and the driver, and the
-owner's approval of their goods (省级前置物资).
+owner's approval of their goods (省级前置物资); a relief kit with its lines, and the road-time CSV.
 
-They carry text and the CSRF token; the services (dispatch/services.py, planning.py, kits.py)
-validate what is sent. An area's people are fields of their own, ``affected_people-<site>`` and
-``displaced_people-<site>``, one pair per site the form offers (views/incidents.py reads them).
+They carry text, the file and the CSRF token; the services (dispatch/services.py, planning.py,
+kits.py, roads.py) validate what is sent. An area's people are fields of their own,
+``affected_people-<site>`` and ``displaced_people-<site>``, one pair per site the form offers
+(views/incidents.py reads them).
 """
 
 from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
 from wtforms import (
     BooleanField,
     FieldList,
@@ -20,7 +23,7 @@ from wtforms import (
 )
 
 from inventory import clock
-from inventory.dispatch.models import LEVEL_NAMES, TYPE_NAMES
+from inventory.dispatch.models import KIT_BASIS_NAMES, LEVEL_NAMES, TYPE_NAMES
 from inventory.forms import CheckboxesField, choices
 from inventory.stock.forms import LineForm, OnceForm
 
@@ -133,3 +136,39 @@ class DispatchActionForm(OnceForm):
     """结束事件 or 撤销申报: a button with its CSRF token and its own once-only key."""
 
     submit = SubmitField(_l("确定"))
+
+
+# --- relief kits and road times ------------------------------------------------------------------
+
+# Spare empty rows under a kit's lines: without JavaScript they are all a form can add.
+SPARE_KIT_ROWS = 3
+
+
+class KitLineForm(LineForm):
+    """One line of a kit: a material and how much of it per person or household."""
+
+    filled_by = ("material", "quantity")
+
+    material = SelectField(_l("物资"), validate_choice=False)
+    quantity = StringField(_l("每人/每户数量"), render_kw={"inputmode": "decimal", "autocomplete": "off"})
+
+
+class KitForm(FlaskForm):
+    """救灾物资包: its name, whether per person or per household, and its lines."""
+
+    name = StringField(_l("名称"), render_kw={"maxlength": 100, "autocomplete": "off"},
+                       description=_l("如：紧急转移安置基本生活包"))
+    basis = SelectField(_l("计算基数"), choices=choices(KIT_BASIS_NAMES.items()), validate_choice=False)
+    note = StringField(_l("说明"), render_kw={"maxlength": 500})
+    active = BooleanField(_l("启用（需求测算时可选）"), default=True)
+    lines = FieldList(FormField(KitLineForm), min_entries=SPARE_KIT_ROWS)
+    submit = SubmitField(_l("保存"))
+
+
+class RoadTimesForm(FlaskForm):
+    """The road-time CSV to load in place of the table."""
+
+    file = FileField(_l("CSV 文件"), render_kw={"accept": ".csv,text/csv"},
+                     description=_l("表头 from_site,to_site,minutes,cut（或 起点,终点,分钟,断路），"
+                                    "UTF-8 编码，不超过 2 MB；断路填 1 或 是"))
+    submit = SubmitField(_l("载入并替换"))

@@ -19,10 +19,9 @@ from inventory.catalog.queries import materials_of_lines
 from inventory.db import db, transactional
 from inventory.dispatch.models import IncidentSite, Kit, KitLine
 from inventory.dispatch.schemas import KIT, NEEDS
-from inventory.dispatch.services import get_incident
-from inventory.errors import Duplicate, InvalidState, NotFound, ValidationError
+from inventory.dispatch.services import requesting_site
+from inventory.errors import Duplicate, NotFound, ValidationError
 from inventory.sites.models import Site
-from inventory.stock.services import site_for
 from inventory.validation import listing, load
 
 # Products of a kit's decimal quantity and a head count are rounded to this many places before
@@ -145,14 +144,11 @@ def households_of(site: Site, people: int) -> int:
     return _round_up(people / current_app.config["DISPATCH_PERSONS_PER_HOUSEHOLD"])
 
 
-def needs(*, site: Site, kits, displaced_people: int | None = None,
-          incident=None) -> list[tuple[Material, int]]:
+def needs(*, site: Site, kits, displaced_people: int) -> list[tuple[Material, int]]:
     """What ``displaced_people`` people of ``site`` need by ``kits``: per line, ⌈people ×
     quantity⌉ (per person) or ⌈households × quantity⌉ (per household); lines of one material
-    from several kits add up. ``displaced_people`` defaults to the site's in ``incident``.
-    Materials come in the order the kits first name them; nothing needed, nothing listed."""
-    if displaced_people is None:
-        displaced_people = displaced_in(incident, site) if incident is not None else 0
+    from several kits add up. Materials come in the order the kits first name them; nothing
+    needed, nothing listed."""
     households = households_of(site, displaced_people)
     totals: dict[int, list] = {}
     for kit in kits:
@@ -165,9 +161,8 @@ def needs(*, site: Site, kits, displaced_people: int | None = None,
 
 def displaced_in(incident, site: Site) -> int:
     """紧急转移安置人数 of ``site`` in ``incident`` (0 when the incident does not list it)."""
-    incident_id = getattr(incident, "id", incident)
     return db.session.scalar(sa.select(IncidentSite.displaced_people).where(
-        IncidentSite.incident_id == incident_id, IncidentSite.site_id == site.id)) or 0
+        IncidentSite.incident_id == incident.id, IncidentSite.site_id == site.id)) or 0
 
 
 def needs_for(*, actor, incident_id: int, data: dict) -> list[dict]:
@@ -177,11 +172,7 @@ def needs_for(*, actor, incident_id: int, data: dict) -> list[dict]:
     Raise NotFound (incident), ValidationError (site, kits), InvalidState (a closed incident),
     Forbidden (not the actor's site to ask for)."""
     fields = load(NEEDS, data)
-    incident = get_incident(incident_id)
-    site = site_for(fields["to_site"], "to_site")
-    authorize(actor, "dispatch.request", site)
-    if not incident.is_open:
-        raise InvalidState(_("灾情事件“%(name)s”已结束，不能再申报需求", name=incident.name))
+    incident, site = requesting_site(actor, incident_id, fields["to_site"])
     found = {kit.id: kit for kit in db.session.scalars(sa.select(Kit).where(Kit.id.in_(fields["kits"])))}
     if unknown := [kit_id for kit_id in fields["kits"] if kit_id not in found]:
         raise ValidationError({"kits": _("物资包不存在：%(ids)s", ids=listing(unknown))})

@@ -20,28 +20,29 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 from flask_babel import gettext as _
-from sqlalchemy.orm import aliased
 
 from inventory import clock
-from inventory.alerts.queries import TRANSIT_LATE_DAYS
+from inventory.alerts.queries import late_before
 from inventory.auth.access import COMMAND_LINE, is_scoped, restrict_to_scope
 from inventory.catalog.models import Material
 from inventory.db import db
 from inventory.dispatch.models import PENDING_REQUEST_STATUSES, Allocation, Incident, Request, RequestLine
+from inventory.dispatch.sources import BUREAU
 from inventory.errors import ValidationError
-from inventory.feed.models import Event
 from inventory.norms.queries import binding_shortfalls
 from inventory.sites.models import Site
 from inventory.stock.models import Issue, IssueLine, StockItem, Transfer, TransferLine
 from inventory.templating import unit_name
 
-BUREAU = "bureau"  # StockItem.owner of the bureau's own goods; any other owner is shown apart
 LEFT = ("in_transit", "received")  # a transfer whose goods have left the source
 # 灾害事故1小时内报送: the first report is due within this many minutes of the incident.
 FIRST_REPORT_MINUTES = 60
 # What a report row counts, in the order the page, sheets and API show them.
 FIGURES = ("requested", "planned", "dispatched", "in_transit", "received", "shortage", "issued",
            "returned", "outstanding_loans", "unmet")
+# What the report's statement sums: every figure but unmet (worked out from them), and what is
+# on its way to a site (inbound).
+SUMMED = (*FIGURES[:-1], "inbound")
 # Figures that come with an owner (goods on a shelf belong to someone; a request does not).
 OWNED_FIGURES = ("planned", "dispatched", "in_transit", "received", "issued", "returned",
                  "outstanding_loans")
@@ -49,9 +50,9 @@ OWNED_FIGURES = ("planned", "dispatched", "in_transit", "received", "issued", "r
 
 # --- lists -----------------------------------------------------------------------------------------
 
-def incidents(user, status=None):
+def incidents(status=None):
     """A select of incidents, open ones first, newest first (incidents are read by everyone who
-    may view dispatch; ``user`` is taken for symmetry with every list)."""
+    may view dispatch)."""
     query = sa.select(Incident).order_by(Incident.status != "open", Incident.started_at.desc(),
                                          Incident.id.desc())
     if status is not None:
@@ -71,24 +72,18 @@ def requests(user, *, incident=None, status=None):
     return query
 
 
-def timeline(incident: Incident) -> list[Event]:
-    """Every event of the incident (its changes, requests, plans, transfers), oldest first."""
-    return list(db.session.scalars(sa.select(Event).where(Event.incident_id == incident.id)
-                                   .order_by(Event.id)))
-
-
-def _overdue_before() -> dt.datetime:
-    """Dispatched before this instant and still on the road: late, by the alerts' own rule
-    (alerts/queries.py "transfers_late"), so the incident screen and the alerts agree."""
-    return dt.datetime.combine(clock.today() - dt.timedelta(days=TRANSIT_LATE_DAYS), dt.time(), dt.UTC)
+def _open_requests(incident: Incident) -> int:
+    """How many of the incident's requests still wait for goods."""
+    return db.session.scalar(sa.select(sa.func.count()).select_from(Request).where(
+        Request.incident_id == incident.id, Request.status.in_(PENDING_REQUEST_STATUSES)))
 
 
 def incident_counts(incident: Incident) -> dict[str, int]:
     """The incident screen's counts: requests waiting for goods, needs (site × material) not
-    yet sent, the incident's transfers on the road, and those of them late."""
-    open_requests = db.session.scalar(sa.select(sa.func.count()).select_from(Request).where(
-        Request.incident_id == incident.id, Request.status.in_(PENDING_REQUEST_STATUSES)))
-    late = sa.case((Transfer.dispatched_at < _overdue_before(), 1), else_=0)
+    yet sent, the incident's transfers on the road, and those of them late — by the alerts' own
+    rule, so the screen and the alerts agree."""
+    open_requests = _open_requests(incident)
+    late = sa.case((Transfer.dispatched_at < late_before(clock.today()), 1), else_=0)
     in_transit, overdue = db.session.execute(
         sa.select(sa.func.count(), sa.func.coalesce(sa.func.sum(late), 0))
         .where(Transfer.incident_id == incident.id, Transfer.status == "in_transit")).one()
@@ -150,7 +145,7 @@ def _part(site_id, material_id, owner, **figures):
     """One source of the report's rows: (site, material, owner) and the figures it gives."""
     columns = [site_id.label("site_id"), material_id.label("material_id"), owner.label("owner")]
     columns += [sa.type_coerce(figures.get(name, _zero()), sa.Integer).label(name)
-                for name in (*FIGURES[:-1], "inbound")]
+                for name in SUMMED]
     return sa.select(*columns)
 
 
@@ -193,7 +188,7 @@ def _figure_rows(incident_id: int):
 
 def _statement(user, incident_id: int):
     figures = _figure_rows(incident_id)
-    sums = [sa.func.sum(figures.c[name]).label(name) for name in (*FIGURES[:-1], "inbound")]
+    sums = [sa.func.sum(figures.c[name]).label(name) for name in SUMMED]
     query = (sa.select(Site.code, Site.name, Material.code, Material.name, Material.unit,
                        figures.c.owner, *sums)
              .join(Site, Site.id == figures.c.site_id)
@@ -212,7 +207,7 @@ def report(user, incident: Incident) -> Report:
             _statement(user, incident.id)):
         part = ReportRow(site, site_name, material, material_name, unit_name(unit), owner,
                          **{name: int(value or 0) for name, value in
-                            zip((*FIGURES[:-1], "inbound"), values, strict=True)})
+                            zip(SUMMED, values, strict=True)})
         if owner is not None and owner != BUREAU:
             owned.append(part)
         row = rows.get((site, material))
@@ -288,8 +283,7 @@ def first_report(incident: Incident, *, user=COMMAND_LINE, sequence: int = 0) ->
         "affected_people": sum(area["affected_people"] for area in areas),
         "displaced_people": sum(area["displaced_people"] for area in areas),
         "goods": goods, "unmet": unmet, "unmet_totals": unmet_totals,
-        "open_requests": db.session.scalar(sa.select(sa.func.count()).select_from(Request).where(
-            Request.incident_id == incident.id, Request.status.in_(PENDING_REQUEST_STATUSES))),
+        "open_requests": _open_requests(incident),
         "clock": one_hour_clock(incident.started_at, at), "scoped": figures.scoped,
     }
 
@@ -304,6 +298,7 @@ class Replenishment:
     rows: list[dict]      # per site and binding norm: required, usable, shortfall
     purchases: list[dict]  # per material (or the materials a norm accepts): the quantity to buy
     scoped: bool
+    generated_at: dt.datetime = field(default_factory=clock.now)
 
     @property
     def finished(self) -> bool:
@@ -312,12 +307,10 @@ class Replenishment:
 
 def _sites_drawn_on(incident_id: int) -> dict[int, Site]:
     """Sites that sent or received goods for the incident, or issued them (one statement)."""
-    source, destination = aliased(Transfer), aliased(Transfer)
     touched = sa.union(
-        sa.select(source.from_site_id.label("site_id"))
-        .where(source.incident_id == incident_id, source.status.in_(LEFT)),
-        sa.select(destination.to_site_id).where(destination.incident_id == incident_id,
-                                                destination.status.in_(LEFT)),
+        sa.select(Transfer.from_site_id.label("site_id"))
+        .where(Transfer.incident_id == incident_id, Transfer.status.in_(LEFT)),
+        sa.select(Transfer.to_site_id).where(Transfer.incident_id == incident_id, Transfer.status.in_(LEFT)),
         sa.select(Issue.site_id).where(Issue.incident_id == incident_id, Issue.reversed_at.is_(None)),
     ).subquery()
     return {site.id: site for site in db.session.scalars(
@@ -328,8 +321,9 @@ def replenishment(incident: Incident, *, user=COMMAND_LINE) -> Replenishment:
     """The norm shortfall now of each site that sent, received or issued goods for the incident
     (norms/queries.binding_shortfalls: one row per site and group of norms, the binding one),
     and the same summed per material — what to buy. Allowed while the incident is open."""
-    sites = {site.code: site for site in _sites_drawn_on(incident.id).values()}
-    short = [row for row in (binding_shortfalls(user) if sites else []) if row["site"] in sites]
+    drawn_on = _sites_drawn_on(incident.id)
+    sites = {site.code: site for site in drawn_on.values()}
+    short = binding_shortfalls(user, site_ids=drawn_on) if drawn_on else []
     codes = {code for row in short for code in row["materials"]}
     materials = {material.code: material for material in db.session.scalars(
         sa.select(Material).where(Material.code.in_(codes)))} if codes else {}

@@ -146,7 +146,7 @@ def load_road_times(*, actor, text: str | bytes) -> int:
     Raise ValidationError (every bad row; nothing changes) or Forbidden."""
     authorize(actor, "dispatch.manage")
     pairs = parse(text)
-    before = db.session.scalar(sa.select(sa.func.count()).select_from(RoadTime))
+    before = road_time_count()
     db.session.execute(sa.delete(RoadTime))
     if pairs:
         now = clock.now()
@@ -168,10 +168,10 @@ def clear_road_times(*, actor) -> int:
     return removed
 
 
-def road_times(user=None, *, limit: int | None = None) -> list[dict]:
+def road_times(*, limit: int | None = None) -> list[dict]:
     """The table as loaded, pair by pair (the lower site id's end first, ordered by its code):
     {from_site, from_name, to_site, to_name, minutes, cut}. Road times are no one's secret:
-    every site's people read them (``user`` is for the callers' symmetry with other lists)."""
+    every site's people read them."""
     start, end = sa.orm.aliased(Site), sa.orm.aliased(Site)
     query = (sa.select(start.code, start.name, end.code, end.name, RoadTime.minutes, RoadTime.cut)
              .join(start, start.id == RoadTime.from_site_id).join(end, end.id == RoadTime.to_site_id)

@@ -30,7 +30,7 @@ INCIDENT = Object({
 })
 
 # What PATCH /incidents/{id} may change; status moves only by close (a closed incident stays closed).
-INCIDENT_CHANGES = Object({**{name: field for name, field in INCIDENT.fields.items()},
+INCIDENT_CHANGES = Object({**INCIDENT.fields,
                            "version": Integer(minimum=1, description="编辑时的版本号；已被他人修改则拒绝")})
 
 REQUEST = Object({

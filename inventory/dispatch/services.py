@@ -13,17 +13,16 @@ from flask_babel import gettext as _
 
 from inventory import clock
 from inventory.audit.services import changes_between
-from inventory.auth.access import authorize
+from inventory.auth.access import authorize, authorize_somewhere
 from inventory.catalog.queries import materials_of_lines
 from inventory.db import db, transactional
 from inventory.dispatch.lookup import get_incident
-from inventory.dispatch.lookup import open_incident_for as open_incident_for  # re-exported (lookup.py)
 from inventory.dispatch.models import PENDING_REQUEST_STATUSES, Incident, IncidentSite, Request, RequestLine
 from inventory.dispatch.schemas import INCIDENT, INCIDENT_CHANGES, REQUEST
 from inventory.errors import InvalidState, NotFound, ValidationError
 from inventory.feed.services import record
 from inventory.sites.models import Site
-from inventory.stock.services import site_for
+from inventory.stock.lookup import site_for
 from inventory.validation import listing, load
 
 # --- what the actions look up ------------------------------------------------------------------
@@ -34,6 +33,14 @@ def get_request(request_id: int) -> Request:
     if request is None:
         raise NotFound(_("需求申报 %(id)s 不存在", id=request_id))
     return request
+
+
+def visible_incident(actor, incident_id: int) -> Incident:
+    """The incident of this id (NotFound), for anyone who may read incidents (else Forbidden):
+    everyone who reads incidents reads every one."""
+    incident = get_incident(incident_id)
+    authorize_somewhere(actor, "dispatch.view")
+    return incident
 
 
 def visible_request(actor, request_id: int) -> Request:
@@ -158,15 +165,23 @@ def close_incident(*, actor, incident_id: int) -> Incident:
 
 # --- requests ----------------------------------------------------------------------------------
 
+def requesting_site(actor, incident_id: int, code: str):
+    """(incident, site) of a request the actor makes (or works out) for site ``code``: the
+    incident must exist (NotFound) and be open (InvalidState), the site too (ValidationError on
+    to_site), and be one the actor may ask for (Forbidden)."""
+    incident = get_incident(incident_id)
+    site = site_for(code, "to_site")
+    authorize(actor, "dispatch.request", site)
+    if not incident.is_open:
+        raise InvalidState(_("灾情事件“%(name)s”已结束，不能再申报需求", name=incident.name))
+    return incident, site
+
+
 @transactional
 def create_request(*, actor, incident_id: int, data: dict) -> Request:
     """需求申报: what a site asks for, one line per material."""
     fields = load(REQUEST, data)
-    incident = get_incident(incident_id)
-    site = site_for(fields["to_site"], "to_site")
-    authorize(actor, "dispatch.request", site)
-    if not incident.is_open:
-        raise InvalidState(_("灾情事件“%(name)s”已结束，不能再申报需求", name=incident.name))
+    incident, site = requesting_site(actor, incident_id, fields["to_site"])
     errors = {}
     if not site.active:
         errors["to_site"] = _("站点已停用")

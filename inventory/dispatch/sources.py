@@ -10,7 +10,7 @@ widens it until what was read provably settles the answer (see there): a provinc
 thousands of sources and a plan uses a few hundred.
 """
 
-import datetime as dt
+import functools
 import math
 from typing import NamedTuple
 
@@ -20,8 +20,9 @@ from inventory import clock
 from inventory.db import db, execute
 from inventory.dispatch.models import IncidentSite, RoadTime
 from inventory.norms.models import norm_materials
-from inventory.norms.queries import _norm_sites as norm_sites
+from inventory.norms.queries import norm_sites
 from inventory.sites.models import Agreement, Site
+from inventory.stock.allocation import usable_items
 from inventory.stock.models import StockItem
 
 BUREAU = "bureau"
@@ -100,12 +101,12 @@ def distances_from(latitude, longitude):
     return distance
 
 
-def box_around(latitude: float, longitude: float, radius_km: float):
-    """A condition on Site true for every site within ``radius_km`` (haversine, as distances_from
-    measures) of the origin, and a few more: the latitude/longitude box around that circle, its
-    longitude half-width asin(sin d / cos φ) — the circle's widest point, nearer the pole than
-    the origin. None when the box would reach a pole or cross the ±180° meridian (then read
-    everything)."""
+def box_around(latitude: float, longitude: float, radius_km: float) -> dict | None:
+    """The bounds (south, north, west, east) of a latitude/longitude box holding every site
+    within ``radius_km`` (haversine, as distances_from measures) of the origin, and a few more:
+    the box around that circle, its longitude half-width asin(sin d / cos φ) — the circle's
+    widest point, nearer the pole than the origin. None when the box would reach a pole or cross
+    the ±180° meridian (then read everything)."""
     reach = (radius_km + BOX_MARGIN_KM) / EARTH_RADIUS_KM
     lat = math.radians(latitude)
     if abs(lat) + reach >= math.pi / 2:
@@ -114,14 +115,8 @@ def box_around(latitude: float, longitude: float, radius_km: float):
     west, east = longitude - half_width, longitude + half_width
     if west < -180 or east > 180:
         return None
-    return sa.and_(Site.latitude.between(latitude - math.degrees(reach), latitude + math.degrees(reach)),
-                   Site.longitude.between(west, east))
-
-
-def usable_stock(today: dt.date):
-    """The conditions of stock a plan may count or take: available, something there, unexpired."""
-    return (StockItem.status == "available", StockItem.quantity > 0,
-            sa.or_(StockItem.expiry_date.is_(None), StockItem.expiry_date >= today))
+    return {"south": latitude - math.degrees(reach), "north": latitude + math.degrees(reach),
+            "west": west, "east": east}
 
 
 def cut_off_sites(incident_id: int):
@@ -144,52 +139,63 @@ def norm_requirements(site_ids, material_ids) -> tuple[dict, dict]:
     """
     if not site_ids or not material_ids:
         return {}, {}
-    counted = dict.fromkeys(db.session.scalars(
-        sa.select(norm_materials.c.norm_id).where(norm_materials.c.material_id.in_(material_ids))
-        .distinct()))
-    if not counted:
+    materials = norms_counting(material_ids)
+    if not materials:
         return {}, {}
-    materials: dict[int, set[int]] = {}
-    for norm_id, material_id in db.session.execute(
-            sa.select(norm_materials.c.norm_id, norm_materials.c.material_id)
-            .where(norm_materials.c.norm_id.in_(list(counted)))):
-        materials.setdefault(norm_id, set()).add(material_id)
     pairs = norm_sites()
     required = {(site_id, norm_id): int(quantity) for site_id, norm_id, quantity in db.session.execute(
         sa.select(pairs.c.site_id, pairs.c.norm_id, pairs.c.required)
-        .where(pairs.c.site_id.in_(list(site_ids)), pairs.c.norm_id.in_(list(counted))))}
+        .where(pairs.c.site_id.in_(list(site_ids)), pairs.c.norm_id.in_(list(materials))))}
     return required, materials
 
 
-def _norms_counting(material_ids) -> dict[int, set[int]]:
-    """{norm: which of these materials it counts}, for the norms counting any of them."""
+def norms_counting(material_ids) -> dict[int, set[int]]:
+    """{norm: every material it counts}, for the norms that count any of these materials."""
     counting: dict[int, set[int]] = {}
     for norm_id, material_id in execute(
             sa.select(norm_materials.c.norm_id, norm_materials.c.material_id)
-            .where(norm_materials.c.material_id.in_(list(material_ids)))):
+            .where(norm_materials.c.norm_id.in_(
+                sa.select(norm_materials.c.norm_id).where(norm_materials.c.material_id.in_(list(material_ids)))))):
         counting.setdefault(norm_id, set()).add(material_id)
     return counting
 
 
-def _sources_statement(request, today: dt.date, *, with_floors: bool, sites=None):
+# What a read is restricted to: every site, some sites (:site_ids), the box (:south … :east), or
+# the box and the sites with known road times to the requesting site.
+EVERY_SITE, SOME_SITES, IN_BOX, TIMED_OR_IN_BOX = "every", "some", "box", "timed or box"
+
+
+@functools.cache
+def _sources_statement(*, with_floors: bool, scope: str):
     """One statement for the whole request: a row per source (site, material, owner) with its
     stock and site, and — unless the floors are waived — a row per (source site, norm) that
-    caps one of them, with its spare. Only candidate sites' norms are worked out. ``sites``, a
-    condition on Site, restricts the sources to those sites (their floors are per site, so they
-    are the same as in the full read)."""
+    caps one of them, with its spare. Only candidate sites' norms are worked out; the floors of
+    a restricted read's sites are as in the full read (a floor is per site).
+
+    Built once per shape, its values bound at each read (:materials, :owners, :to_site,
+    :incident, :today and the scope's): a new statement cost more to build and key for the
+    compiled cache than PostgreSQL takes to run it (PB12)."""
+    today, to_site = sa.bindparam("today", type_=sa.Date), sa.bindparam("to_site", type_=sa.Integer)
+    in_scope = {
+        EVERY_SITE: (),
+        SOME_SITES: (StockItem.site_id.in_(sa.bindparam("site_ids", expanding=True)),),
+        IN_BOX: (StockItem.site_id.in_(sa.select(Site.id).where(_in_box())),),
+        TIMED_OR_IN_BOX: (StockItem.site_id.in_(
+            sa.select(Site.id).where(sa.or_(Site.id.in_(_timed_sites(to_site)), _in_box()))),),
+    }[scope]
     agreement_valid = sa.exists().where(Agreement.site_id == Site.id, Agreement.valid_from <= today,
                                         Agreement.valid_to >= today)
     stock = (sa.select(StockItem.site_id, StockItem.material_id, StockItem.owner,
                        sa.func.sum(StockItem.quantity).label("quantity"))
-             .where(StockItem.material_id.in_([line.material_id for line in request.lines]),
-                    *usable_stock(today), StockItem.owner.in_(approved_owners(request)),
-                    StockItem.site_id != request.to_site_id,
-                    *(() if sites is None else (StockItem.site_id.in_(sa.select(Site.id).where(sites)),)))
+             .where(StockItem.material_id.in_(sa.bindparam("materials", expanding=True)),
+                    *usable_items(today), StockItem.owner.in_(sa.bindparam("owners", expanding=True)),
+                    StockItem.site_id != to_site, *in_scope)
              .group_by(StockItem.site_id, StockItem.material_id, StockItem.owner).cte("stock"))
     sources = (sa.select(stock.c.site_id, stock.c.material_id, stock.c.owner, stock.c.quantity,
                          Site.code, Site.name, Site.latitude, Site.longitude)
                .join(Site, Site.id == stock.c.site_id)
-               .where(Site.active.is_(True), Site.id.not_in(cut_off_sites(request.incident_id)),
+               .where(Site.active.is_(True),
+                      Site.id.not_in(cut_off_sites(sa.bindparam("incident", type_=sa.Integer))),
                       sa.or_(Site.kind != "agreement_site", agreement_valid)).cte("sources"))
     rows = sa.select(sources.c.site_id, sources.c.material_id, sources.c.owner, sources.c.quantity,
                      sources.c.code, sources.c.name, sources.c.latitude, sources.c.longitude,
@@ -207,9 +213,18 @@ def _sources_statement(request, today: dt.date, *, with_floors: bool, sites=None
     usable = (sa.select(sa.func.coalesce(sa.func.sum(StockItem.quantity), 0))
               .join(held, held.c.material_id == StockItem.material_id)
               .where(held.c.norm_id == floors.c.norm_id, StockItem.site_id == floors.c.site_id,
-                     *usable_stock(today)).scalar_subquery())
+                     *usable_items(today)).scalar_subquery())
     return sa.union_all(rows, sa.select(floors.c.site_id, sa.null(), sa.null(), usable - floors.c.required,
                                         sa.null(), sa.null(), sa.null(), sa.null(), floors.c.norm_id))
+
+
+def _in_box():
+    """A condition on Site: inside the box that the parameters :south, :north, :west, :east bound."""
+    def bound(name):
+        return sa.bindparam(name, type_=sa.Float)
+
+    return sa.and_(Site.latitude.between(bound("south"), bound("north")),
+                   Site.longitude.between(bound("west"), bound("east")))
 
 
 def _road_times(site_id: int) -> dict[int, tuple[int | None, bool]] | None:
@@ -223,8 +238,9 @@ def _road_times(site_id: int) -> dict[int, tuple[int | None, bool]] | None:
                 .where(sa.or_(RoadTime.from_site_id == site_id, RoadTime.to_site_id == site_id)))}
 
 
-def _timed_sites(site_id: int):
-    """The sites whose road time to ``site_id`` is known and not cut: they come first."""
+def _timed_sites(site_id):
+    """The sites whose road time to ``site_id`` (a value or a bound parameter) is known and not
+    cut: they come first."""
     return sa.union(
         sa.select(RoadTime.to_site_id).where(RoadTime.from_site_id == site_id, RoadTime.minutes.is_not(None),
                                              RoadTime.cut.is_(False)),
@@ -247,14 +263,14 @@ def nearest_first(request, *, allow_below_norm: bool, settle):
     """
     roads = _road_times(request.to_site_id)
     latitude, longitude = request.to_site.latitude, request.to_site.longitude
-    timed = Site.id.in_(_timed_sites(request.to_site_id)) if roads else None
+    counting = {}  # norms_counting, once for every read
     if latitude is not None and longitude is not None:
         for radius in SEARCH_RADII_KM:
-            inside = box_around(latitude, longitude, radius)
-            if inside is None:
+            bounds = box_around(latitude, longitude, radius)
+            if bounds is None:
                 break
-            sources = _read(request, allow_below_norm=allow_below_norm, roads=roads,
-                            sites=inside if timed is None else sa.or_(timed, inside))
+            sources = _read(request, allow_below_norm=allow_below_norm, roads=roads, counting=counting,
+                            scope=TIMED_OR_IN_BOX if roads else IN_BOX, values=bounds)
 
             def certain(source: Source, radius=radius) -> bool:
                 return source.minutes is not None or (source.distance_km is not None
@@ -263,7 +279,7 @@ def nearest_first(request, *, allow_below_norm: bool, settle):
             answer = settle(sources, certain)
             if answer is not None:
                 return answer
-    return settle(_read(request, allow_below_norm=allow_below_norm, roads=roads), None)
+    return settle(_read(request, allow_below_norm=allow_below_norm, roads=roads, counting=counting), None)
 
 
 def nearest_per_material(request, *, allow_below_norm: bool, count: int = 50) -> list[Source]:
@@ -308,22 +324,32 @@ def candidate_sources(request, *, allow_below_norm: bool, site_ids=None) -> list
     - order: that reach, then site code, then the request's line order of the material, then
       owner (the bureau's own goods first, then other owners by name).
     """
-    return _read(request, allow_below_norm=allow_below_norm, roads=_road_times(request.to_site_id),
-                 sites=None if site_ids is None else Site.id.in_(list(site_ids)))
+    roads = _road_times(request.to_site_id)
+    if site_ids is None:
+        return _read(request, allow_below_norm=allow_below_norm, roads=roads, counting={})
+    if not site_ids:
+        return []
+    return _read(request, allow_below_norm=allow_below_norm, roads=roads, counting={},
+                 scope=SOME_SITES, values={"site_ids": list(site_ids)})
 
 
-def _read(request, *, allow_below_norm: bool, roads, sites=None) -> list[Source]:
-    """candidate_sources of the sites ``sites`` (a condition on Site; None: all), ``roads`` as
-    _road_times answers them."""
-    today = clock.today()
+def _read(request, *, allow_below_norm: bool, roads, counting: dict, scope=EVERY_SITE,
+          values=None) -> list[Source]:
+    """candidate_sources of the sites in ``scope`` (_sources_statement's, bound to ``values``),
+    ``roads`` as _road_times answers them. ``counting`` keeps norms_counting
+    across the reads of one plan: filled by the first that needs it."""
     lines = {line.material_id: index for index, line in enumerate(request.lines)}
     if not lines:
         return []
     rows, floor_rows = [], []
-    for row in execute(_sources_statement(request, today, with_floors=not allow_below_norm, sites=sites)):
+    statement = _sources_statement(with_floors=not allow_below_norm, scope=scope)
+    for row in execute(statement, {"materials": list(lines), "owners": approved_owners(request),
+                                   "to_site": request.to_site_id, "incident": request.incident_id,
+                                   "today": clock.today(), **(values or {})}):
         (rows if row.norm_id is None else floor_rows).append(row)
     # Each floor caps the sources of the materials its norm counts at that site.
-    counting = _norms_counting(lines) if floor_rows else {}
+    if floor_rows and not counting:
+        counting.update(norms_counting(lines))
     floors_of: dict[tuple[int, int], list[tuple[int, int]]] = {}
     for row in floor_rows:
         for material_id in counting[row.norm_id]:

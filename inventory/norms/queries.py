@@ -14,6 +14,7 @@ from inventory.catalog.models import Material
 from inventory.db import db
 from inventory.norms.models import Norm, norm_materials
 from inventory.sites.models import Agreement, Site, SiteHazard
+from inventory.stock.allocation import usable_items
 from inventory.stock.models import StockItem
 
 # An agreement site's stock counts while its last verified count is at most this old.
@@ -38,7 +39,7 @@ def _ceiling_sqlite(element, compiler, **kw):
     return f"(CAST({value} AS INTEGER) + ({value} > CAST({value} AS INTEGER)))"
 
 
-def _norm_sites():
+def norm_sites():
     """Every (norm, site) pair the norm applies to, with the quantity it requires."""
     applies = sa.or_(Norm.hazard.is_(None), sa.exists().where(
         SiteHazard.site_id == Site.id, SiteHazard.hazard == Norm.hazard))
@@ -60,7 +61,7 @@ def shortfall_rows(*, today: dt.date | None = None):
     the norm says so — at its agreement sites verified within the last 92 days.
     """
     today = today or clock.today()
-    pairs = _norm_sites()
+    pairs = norm_sites()
     holder = aliased(Site)
     holders = sa.union_all(
         sa.select(pairs.c.norm_id, pairs.c.site_id, pairs.c.site_id.label("holder_id")),
@@ -76,8 +77,7 @@ def shortfall_rows(*, today: dt.date | None = None):
               .join(norm_materials, norm_materials.c.norm_id == holders.c.norm_id)
               .join(StockItem, sa.and_(StockItem.site_id == holders.c.holder_id,
                                        StockItem.material_id == norm_materials.c.material_id))
-              .where(StockItem.status == "available", StockItem.quantity > 0,
-                     sa.or_(StockItem.expiry_date.is_(None), StockItem.expiry_date >= today))
+              .where(*usable_items(today))
               .group_by(holders.c.norm_id, holders.c.site_id).cte("usable"))
     quantity = sa.func.coalesce(usable.c.quantity, 0)
     return (sa.select(pairs.c.site_id, pairs.c.norm_id, pairs.c.required,
@@ -87,8 +87,9 @@ def shortfall_rows(*, today: dt.date | None = None):
 
 
 def shortfalls(user, *, site=None, include_sub_sites=True, everything=False,
-               today: dt.date | None = None) -> list[dict]:
-    """Shortfall rows the user may see: by default only those short of their norm."""
+               today: dt.date | None = None, site_ids=None) -> list[dict]:
+    """Shortfall rows the user may see: by default only those short of their norm; of the sites
+    ``site_ids`` only, when given."""
     rows = shortfall_rows(today=today)
     columns = rows.selected_columns
     # Sites and norms join the report's own statement, not a subquery around it, so the
@@ -100,6 +101,8 @@ def shortfalls(user, *, site=None, include_sub_sites=True, everything=False,
     if site is not None:
         query = query.where(Site.path.startswith(site.path, autoescape=True) if include_sub_sites
                             else Site.id == site.id)
+    if site_ids is not None:
+        query = query.where(Site.id.in_(list(site_ids)))
     if not everything:
         query = query.where(columns.usable < columns.required)
     materials = _norm_material_codes()
@@ -126,14 +129,14 @@ def group_of(norm_id_column, groups: dict[int, int]):
 
 
 def binding_shortfalls(user, *, site=None, include_sub_sites=True, everything=False,
-                       today: dt.date | None = None) -> list[dict]:
+                       today: dt.date | None = None, site_ids=None) -> list[dict]:
     """One row per site and group of norms (norm_groups): the requirement that binds — the
     largest shortfall, else the largest requirement — with every norm behind it in ``norms``.
     What pages, exports and the dashboard count; the API answers per norm (API.md)."""
     groups = norm_groups()
     binding: dict[tuple, dict] = {}
     for row in shortfalls(user, site=site, include_sub_sites=include_sub_sites, everything=True,
-                          today=today):
+                          today=today, site_ids=site_ids):
         key = (row["site"], groups.get(row["norm"], row["norm"]))
         held = binding.get(key)
         norms = [*(held["norms"] if held else []),

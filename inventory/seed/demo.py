@@ -171,14 +171,6 @@ def _load_norms() -> int:
     return len(rows)
 
 
-def load_norms() -> int:
-    """Load the default norms in one transaction; return how many (0 when norms exist already:
-    the bureau's own edits are never overwritten)."""
-    if db.session.scalar(sa.select(sa.func.count()).select_from(Norm)):
-        return 0
-    return run_in_transaction(_load_norms)
-
-
 def _load_kits() -> int:
     """The default relief kits of kits.csv (one row per kit line, the kit's note on its first)."""
     kits: dict[str, dict] = {}
@@ -192,12 +184,17 @@ def _load_kits() -> int:
     return len(kits)
 
 
-def load_kits() -> int:
-    """Load the default relief kits (救灾物资包) in one transaction; return how many (0 when kits
-    exist already: as with norms, the bureau's own edits are never overwritten)."""
-    if db.session.scalar(sa.select(sa.func.count()).select_from(Kit)):
-        return 0
-    return run_in_transaction(_load_kits)
+def load_defaults() -> tuple[int, int]:
+    """Load the default norms and relief kits (救灾物资包) in one transaction; return how many of
+    each. Either is left as it is when the bureau has any already: its own edits are never
+    overwritten."""
+    def work():
+        def missing(model) -> bool:
+            return not db.session.scalar(sa.select(sa.func.count()).select_from(model))
+
+        return (_load_norms() if missing(Norm) else 0), (_load_kits() if missing(Kit) else 0)
+
+    return run_in_transaction(work)
 
 
 def _opening_stock(today: dt.date, *, skip=(), only: str | None = None) -> None:

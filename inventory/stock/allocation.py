@@ -30,14 +30,24 @@ def refuse_expired(item: StockItem) -> None:
                              label=format_label(item.label), date=item.expiry_date))
 
 
+# The order a material line takes items in: first expiry first out, undated goods last.
+FIRST_EXPIRY_FIRST = (StockItem.expiry_date.is_(None), StockItem.expiry_date, StockItem.received_at,
+                      StockItem.id)
+
+
+def usable_items(today):
+    """The conditions of items that may go out (or count as on hand for a plan): available,
+    something in them, not expired."""
+    return (StockItem.status == "available", StockItem.quantity > 0,
+            sa.or_(StockItem.expiry_date.is_(None), StockItem.expiry_date >= today))
+
+
 def available_for_issue(site: Site, material: Material):
     """Items a material line may take, first expiry first out, never expired."""
     return (sa.select(StockItem).options(sa.orm.lazyload(StockItem.site))  # the site is known
             .where(StockItem.site_id == site.id, StockItem.material_id == material.id,
-                   StockItem.status == "available", StockItem.quantity > 0,
-                   sa.or_(StockItem.expiry_date.is_(None), StockItem.expiry_date >= clock.today()))
-            .order_by(StockItem.expiry_date.is_(None), StockItem.expiry_date,
-                      StockItem.received_at, StockItem.id))
+                   *usable_items(clock.today()))
+            .order_by(*FIRST_EXPIRY_FIRST))
 
 
 def resolve_lines(lines, site: Site, *, actor, field="lines"):

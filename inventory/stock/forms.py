@@ -155,13 +155,18 @@ class ItemLineForm(LineForm):
         return texts
 
 
-class IssueForm(OnceForm):
-    site = SelectField(_l("发放站点"), validate_choice=False)
+class RecipientFields:
+    """Who goods go to: on the issue form, and on the slip where a 先发后补 issue is completed."""
+
     recipient_type = SelectField(_l("领用方类型"), choices=choices(RECIPIENT_NAMES.items()),
                                  validate_choice=False)
     recipient_name = StringField(_l("领用人/单位"))
     recipient_contact = StringField(_l("联系电话"), render_kw={"inputmode": "tel"})
     recipient_id_number = StringField(_l("身份证号"), render_kw={"autocomplete": "off"})
+
+
+class IssueForm(RecipientFields, OnceForm):
+    site = SelectField(_l("发放站点"), validate_choice=False)
     purpose = StringField(_l("用途"))
     lines = FieldList(FormField(ItemLineForm), min_entries=BLANK_ROWS)
     submit = SubmitField(_l("确认发放"))
@@ -243,12 +248,7 @@ class QueueForm(OnceForm):
     submit = SubmitField(_l("发放，下一位"))
 
 
-class RecipientForm(OnceForm):
+class RecipientForm(RecipientFields, OnceForm):
     """补登: who a 先发后补 issue went to, completed on its slip."""
 
-    recipient_type = SelectField(_l("领用方类型"), choices=choices(RECIPIENT_NAMES.items()),
-                                 validate_choice=False)
-    recipient_name = StringField(_l("领用人/单位"))
-    recipient_contact = StringField(_l("联系电话"), render_kw={"inputmode": "tel"})
-    recipient_id_number = StringField(_l("身份证号"), render_kw={"autocomplete": "off"})
     submit = SubmitField(_l("补登领用人"))

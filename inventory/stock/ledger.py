@@ -34,6 +34,8 @@ from inventory.labels.codes import new_label
 from inventory.sites.models import Site
 from inventory.stock.models import DOCUMENT_PREFIXES, DocumentCounter, Movement, StockItem
 
+# How much of a note a movement keeps (its column).
+NOTE_LENGTH = Movement.note.type.length
 # The statements every issue sends, built once: each execution only brings its values (building
 # and hashing a statement anew cost about as much as running it, bench/README).
 _COUNTERS, _ITEMS = DocumentCounter.__table__, StockItem.__table__
@@ -127,6 +129,13 @@ def hold(item_ids) -> dict[int, Held]:
     return held
 
 
+def _kept(note: str | None) -> str:
+    """A movement's note as the ledger keeps it: its first NOTE_LENGTH characters. Notes are
+    made of a document's words and a prefix ("试机故障：…", "盘点 PD-…："), so they may run longer
+    than what was typed; the document keeps the whole text."""
+    return (note or "")[:NOTE_LENGTH]
+
+
 def change_quantity(item: StockItem, delta: int, *, kind: str, actor, document=None,
                     status=None, reason=None, note="", reverses=None) -> int:
     """Add ``delta`` to an item (and set its status) with its one movement, whose id it returns;
@@ -144,7 +153,7 @@ def change_quantity(item: StockItem, delta: int, *, kind: str, actor, document=N
     return execute(_RECORD_MOVEMENT, {
         "kind": kind, "item_id": item.id, "site_id": item.site_id, "material_id": item.material_id,
         "quantity": delta, "balance_after": row.quantity, "status_after": row.status,
-        "document": document, "reason": reason, "note": note or "", **attribution.of(actor),
+        "document": document, "reason": reason, "note": _kept(note), **attribution.of(actor),
         "reverses_id": reverses.id if reverses is not None else None}).scalar_one()
 
 
@@ -181,7 +190,7 @@ def change_quantities(changes: list[Change], *, kind: str, actor, document=None,
                         "status_after": status})
         movements.append({**fixed, "item_id": item.id, "site_id": item.site_id,
                           "material_id": item.material_id, "quantity": delta, "balance_after": after,
-                          "status_after": status, "note": note or ""})
+                          "status_after": status, "note": _kept(note)})
     if execute(_SET_QUANTITY, updates).rowcount != len(updates):
         raise RuntimeError("an item changed without its lock while its change was being written")
     execute(_RECORD_MOVEMENTS, movements)

@@ -174,7 +174,8 @@ def issues(user, *, site=None, outstanding=False, incident=None, recipient_pendi
     if incident is not None:
         query = query.where(Issue.incident_id == getattr(incident, "id", incident))
     if recipient_pending:
-        query = query.where(Issue.recipient_pending.is_(True))
+        # A reversed issue waits for no one: its goods are back and its slip is void.
+        query = query.where(Issue.recipient_pending.is_(True), Issue.reversed_at.is_(None))
     return query
 
 

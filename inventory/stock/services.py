@@ -35,7 +35,6 @@ from inventory.stock.models import STATUS_NAMES, EquipmentTest, Movement, Receip
 from inventory.stock.schemas import ADJUSTMENT, EQUIPMENT_TEST, RECEIPT
 from inventory.validation import listing, load
 
-MOVEMENT_NOTE_LENGTH = Movement.note.type.length
 WRITEOFF_REASONS = {"damaged", "expired", "disposal"}
 REDUCTION_NEEDS_MANAGER = _l("调减库存须由管理员办理：请联系管理员调整或报废；差异可在盘点中清点后由管理员审批")
 # What ``reverse`` takes one movement at a time. An issue's movements are not among them: an
@@ -151,15 +150,9 @@ def record_test(*, actor, data: dict) -> EquipmentTest:
     if fields["result"] == "fault" and item.status == "available":
         ledger.lock([item])
         ledger.change_quantity(item, 0, kind="adjustment", actor=actor, status="damaged", reason="damaged",
-                               note=_fault_note(test.note))
+                               note=_("试机故障：%(note)s", note=test.note) if test.note else _("试机故障"))
     db.session.flush()
     return test
-
-
-def _fault_note(note: str) -> str:
-    """The movement's note for a fault: the test keeps the whole note (500 characters), the
-    ledger row its first part after the prefix, within the same 500."""
-    return (_("试机故障：%(note)s", note=note) if note else _("试机故障"))[:MOVEMENT_NOTE_LENGTH]
 
 
 # --- adjustments and reversals -----------------------------------------------------------------

@@ -113,15 +113,19 @@ def dispatch_transfer(*, actor, number: str) -> Transfer:
     # A material line spread over several items becomes one line per item.
     transfer.lines = []
     db.session.flush()
-    for _request, item, quantity in allocations:
-        status = "in_transit" if item.serial else None
-        ledger.change_quantity(item, -quantity, kind="transfer_out", actor=actor, document=number,
-                               status=status, note=transfer.to_site.name)
-        transfer.lines.append(TransferLine(material=item.material, quantity=quantity,
-                                           from_item=item))
+    _send_out(transfer, [(item, quantity) for _request, item, quantity in allocations], actor=actor)
     _record(transfer, "transfer.dispatched", transfer.from_site, actor)
     db.session.flush()  # ids and defaults for the caller's answer
     return transfer
+
+
+def _send_out(transfer: Transfer, picks, *, actor) -> None:
+    """The goods leave: each (item, quantity) of ``picks`` off the books of the source, on the
+    road (a serial item's status says so), as one line of the transfer."""
+    for item, quantity in picks:
+        ledger.change_quantity(item, -quantity, kind="transfer_out", actor=actor, document=transfer.number,
+                               status="in_transit" if item.serial else None, note=transfer.to_site.name)
+        transfer.lines.append(TransferLine(material=item.material, quantity=quantity, from_item=item))
 
 
 @transactional
@@ -180,22 +184,17 @@ def cancel_transfer(*, actor, number: str) -> Transfer:
     return transfer
 
 
-@transactional
-def send_transfer(*, actor, source, destination, picks, incident=None, note="", driver_name="",
+def send_transfer(*, actor, source, destination, picks, incident_id=None, note="", driver_name="",
                   driver_phone="", vehicle="") -> Transfer:
-    """A transfer made and dispatched at once (an approved dispatch plan): ``picks`` are
-    (item, quantity) of items at ``source`` that the caller has locked and checked (and
-    authorised taking), in the order the lines list them. Stock leaves as dispatch_transfer
-    takes it; the transfer is in transit."""
-    number = ledger.next_number("transfer")
-    transfer = Transfer(number=number, from_site=source, to_site=destination, status="in_transit",
-                        dispatched_at=clock.now(), incident_id=getattr(incident, "id", incident),
-                        note=note or "", created_by_id=getattr(actor, "id", None),
-                        driver_name=driver_name or "", driver_phone=driver_phone or "", vehicle=vehicle or "")
-    for item, quantity in picks:
-        ledger.change_quantity(item, -quantity, kind="transfer_out", actor=actor, document=number,
-                               status="in_transit" if item.serial else None, note=destination.name)
-        transfer.lines.append(TransferLine(material=item.material, quantity=quantity, from_item=item))
+    """A transfer made and dispatched at once (an approved dispatch plan), inside the caller's
+    unit of work: ``picks`` are (item, quantity) of items at ``source`` that the caller has
+    locked and checked (and authorised taking), in the order the lines list them. Stock leaves
+    as dispatch_transfer takes it; the transfer is in transit."""
+    transfer = Transfer(number=ledger.next_number("transfer"), from_site=source, to_site=destination,
+                        status="in_transit", dispatched_at=clock.now(), incident_id=incident_id, note=note,
+                        created_by_id=getattr(actor, "id", None), driver_name=driver_name,
+                        driver_phone=driver_phone, vehicle=vehicle)
+    _send_out(transfer, picks, actor=actor)
     db.session.add(transfer)
     db.session.flush()  # ids and defaults for the caller's answer
     _record(transfer, "transfer.dispatched", source, actor)

@@ -125,7 +125,7 @@ def approve(*, actor, stocktake_id: int, data: dict | None = None) -> Outcome:
 
 
 def _stocktake_note(number: str, reason: str) -> str:
-    return _("盘点 %(number)s：%(reason)s", number=number, reason=reason or _("未说明"))[:500]
+    return _("盘点 %(number)s：%(reason)s", number=number, reason=reason or _("未说明"))
 
 
 def _book_found(stocktake: Stocktake, entry: FoundLine, *, actor, number: str) -> StockItem:

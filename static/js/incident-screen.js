@@ -39,7 +39,7 @@
       const link = document.createElement("a");
       link.href = t.url;
       link.append(text("span", `${t.number} · ${t.from} → ${t.to}`, "title"));
-      const meta = [t.driver, t.vehicle, t.dispatched_at ? t.dispatched_at.slice(0, 16).replace("T", " ") : ""]
+      const meta = [t.driver, t.vehicle, t.dispatched]
         .filter(Boolean).join(" · ");
       link.append(text("span", meta, "meta"));
       item.append(link);
@@ -74,9 +74,7 @@
       const item = document.createElement("li");
       item.dataset.event = String(event.id);
       const line = text("span", "", "line-text");
-      const when = new Date(event.at);
-      const pad = (n) => String(n).padStart(2, "0");
-      line.append(text("span", `${pad(when.getMonth() + 1)}-${pad(when.getDate())} ${pad(when.getHours())}:${pad(when.getMinutes())}`, "meta"));
+      line.append(text("span", event.when, "meta"));
       line.append(document.createTextNode(` ${event.text}`));
       item.append(line);
       list.prepend(item);

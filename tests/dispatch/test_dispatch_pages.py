@@ -5,6 +5,7 @@ refused on every POST."""
 
 import datetime as dt
 import re
+from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
@@ -251,6 +252,11 @@ def test_a_dispatcher_plans_edits_one_allocation_and_approves(app, people, incid
     assert _text(dispatcher.get(f"/incidents/{incident}")).count(number) >= 1
     live = dispatcher.get(f"/incidents/{incident}/live").json
     assert live["counts"]["in_transit"] == 1 and live["transfers"][0]["number"] == number
+    # Times as the bureau's clock shows them (Beijing), like every other time on the screen.
+    with app.app_context():
+        sent = db.session.get(Transfer, transfer.id).dispatched_at.astimezone(ZoneInfo("Asia/Shanghai"))
+    assert live["transfers"][0]["dispatched"] == sent.strftime("%Y-%m-%d %H:%M")
+    assert sent.strftime("%Y-%m-%d %H:%M") in _text(dispatcher.get(f"/incidents/{incident}"))
     assert check_ledger(app)[0] == 0
 
 

@@ -102,3 +102,13 @@ def test_a_transfer_naming_an_unknown_or_closed_incident_is_refused(app, keeper,
                 "lines": [{"material": "WATER", "quantity": 4}]})
         assert set(refused.value.details) == {"incident"}
         assert _counts() == before
+
+
+@pytest.mark.parametrize("raw", ["²", "١", "99", "99999999999"])
+def test_a_list_page_filtered_by_an_incident_that_is_not_one_answers_404(client, login, make_user, raw):
+    # "²" and "١" are digits to str.isdigit() but not to int(): they once made these pages 500.
+    make_user("keeper", sites=["GT-XB"], username="xb-pages")
+    login("xb-pages")
+    for page in ("/stock/issues", "/stock/transfers", "/stock/issue/queue?site=GT-XB"):
+        joiner = "&" if "?" in page else "?"
+        assert client.get(f"{page}{joiner}incident={raw}").status_code == 404, page

@@ -277,13 +277,14 @@ def full_read_plan(app, request_id, *, allow_below_norm=False):
 
 
 def widened_plan(app, request_id, *, allow_below_norm=False):
-    """The plan as planning.plan makes it (nearest_plan), and the site filters it read with."""
+    """The plan as planning.plan makes it (nearest_plan), and per read whether it was restricted
+    (to a box, or the box and the timed sites) or read every site."""
     with app.app_context():
         request, reads = get_request(request_id), []
         read = sources_module._read
 
         def counting_read(*args, **kwargs):
-            reads.append(kwargs.get("sites") is not None)
+            reads.append(kwargs.get("scope", sources_module.EVERY_SITE) != sources_module.EVERY_SITE)
             return read(*args, **kwargs)
 
         sources_module._read = counting_read

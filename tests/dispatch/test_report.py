@@ -37,6 +37,7 @@ from inventory.dispatch.services import (
     get_incident,
     open_incident,
 )
+from inventory.feed.queries import timeline
 from inventory.norms.queries import binding_shortfalls
 from inventory.norms.services import create_norm
 from inventory.stock import services as stock
@@ -203,7 +204,7 @@ def test_incident_counts_and_transfers_late_on_the_road(app, scene):
             "open_requests": 1, "unmet_lines": 2, "in_transit": 1, "overdue_transfers": 0}
         with clock.travel(clock.today() + dt.timedelta(days=5)):
             assert queries.incident_counts(incident)["overdue_transfers"] == 1
-        events = [event.type for event in queries.timeline(incident)]
+        events = [event.type for event in timeline(incident)]
         assert events[0] == "incident.opened" and events.count("request.created") == 4
         assert events.count("request.approved") == 2 and "request.cancelled" in events
 

@@ -3,17 +3,14 @@ replenishment list — their captions and rows, shared by the print pages, the P
 and the Excel workbooks made here (numbers stay numbers; text never becomes a formula).
 """
 
-import io
-from dataclasses import dataclass
-
-import xlsxwriter
 from flask import current_app
 from flask_babel import format_datetime
 from flask_babel import gettext as _
 
 from inventory.dispatch.models import LEVEL_NAMES, STATUS_NAMES, TYPE_NAMES, Incident
 from inventory.dispatch.queries import FIGURES, OWNED_FIGURES, Replenishment, Report
-from inventory.reports.spreadsheets import neutralised, write_row
+from inventory.dispatch.sources import BUREAU
+from inventory.reports.spreadsheets import Sheet, workbooks
 
 
 def figure_names() -> dict[str, str]:
@@ -37,51 +34,16 @@ def facts(incident: Incident) -> list[tuple[str, str]]:
             (_("受灾区域"), "、".join(entry.site.name for entry in incident.areas) or "—")]
 
 
-def scope_note(scoped: bool) -> str:
-    return _("范围：仅含您负责的站点") if scoped else ""
+def scope_fact() -> tuple[str, str]:
+    """What a keeper's (or auditor's) sheet says of its figures: their own sites only."""
+    return _("范围"), _("仅含您负责的站点")
 
 
 def owner_name(owner: str) -> str:
-    return _("本局") if owner == "bureau" else owner
+    return _("本局") if owner == BUREAU else owner
 
 
 # --- Excel ---------------------------------------------------------------------------------------
-
-@dataclass
-class Sheet:
-    name: str
-    headers: list[str]
-    rows: list[list]
-    widths: list[int]
-    totals: list[list] | None = None
-
-
-def _book(title: str, note: str, sheets: list[Sheet]) -> bytes:
-    """Several sheets, each: the title, the note, a header row that stays in view and filters,
-    the rows, and the totals in bold below them."""
-    buffer = io.BytesIO()
-    book = xlsxwriter.Workbook(buffer, {"in_memory": True, "strings_to_formulas": False,
-                                        "strings_to_numbers": False, "strings_to_urls": False})
-    big, grey = book.add_format({"bold": True, "font_size": 14}), book.add_format({"font_color": "#5F6368"})
-    bold = book.add_format({"bold": True, "bg_color": "#F2F2F2", "border": 1})
-    strong = book.add_format({"bold": True, "top": 1})
-    for sheet in sheets:
-        page = book.add_worksheet(sheet.name)
-        page.write_string(0, 0, neutralised(title), big)
-        page.write_string(1, 0, neutralised(note), grey)
-        page.write_row(2, 0, sheet.headers, bold)
-        page.freeze_panes(3, 0)
-        last = 2
-        for last, row in enumerate(sheet.rows, start=3):
-            write_row(page, last, row)
-        page.autofilter(2, 0, last, len(sheet.headers) - 1)
-        for offset, row in enumerate(sheet.totals or [], start=1):
-            write_row(page, last + offset, row, strong)
-        for column, width in enumerate(sheet.widths):
-            page.set_column(column, column, width)
-    book.close()
-    return buffer.getvalue()
-
 
 def _title(incident: Incident, what: str) -> str:
     return f"{current_app.config['ORGANIZATION_NAME']} {incident.name} {what}"
@@ -91,7 +53,7 @@ def _note(incident: Incident, at, scoped: bool = False) -> str:
     parts = [f"{caption}：{value}" for caption, value in facts(incident)[1:5]]
     parts.append(_("生成时间：%(at)s", at=when(at)))
     if scoped:
-        parts.append(scope_note(True))
+        parts.append("：".join(scope_fact()))
     return " · ".join(parts)
 
 
@@ -111,11 +73,11 @@ def report_workbook(report: Report) -> bytes:
                   [[owner_name(row.owner), row.site, row.site_name, row.material, row.material_name, row.unit,
                     *(getattr(row, name) for name in OWNED_FIGURES)] for row in report.owned],
                   [16, 12, 20, 12, 22, 6, *[10] * len(OWNED_FIGURES)])
-    return _book(_title(report.incident, _("物资调度统计")),
-                 _note(report.incident, report.generated_at, report.scoped), [by_site, by_material, owned])
+    return workbooks([by_site, by_material, owned], title=_title(report.incident, _("物资调度统计")),
+                     note=_note(report.incident, report.generated_at, report.scoped))
 
 
-def replenishment_workbook(plan: Replenishment, at) -> bytes:
+def replenishment_workbook(plan: Replenishment) -> bytes:
     """The replenishment list as Excel: what to buy, then each site's shortfall behind it."""
     buy = Sheet(_("采购清单"), [_("物资编码"), _("物资名称"), _("单位"), _("应补数量"), _("涉及站点数")],
                 [["、".join(line["materials"]), "、".join(line["names"]), line["unit"], line["quantity"],
@@ -125,7 +87,7 @@ def replenishment_workbook(plan: Replenishment, at) -> bytes:
                   [[row["site"], row["site_name"], row["name"], "、".join(row["material_names"]),
                     row["required"], row["usable"], row["shortfall"]] for row in plan.rows],
                   [12, 20, 24, 24, 10, 10, 10])
-    note = _note(plan.incident, at, plan.scoped)
+    note = _note(plan.incident, plan.generated_at, plan.scoped)
     if not plan.finished:
         note += " · " + _("事件未结束，清单随调度变化")
-    return _book(_title(plan.incident, _("补库清单")), note, [buy, sites])
+    return workbooks([buy, sites], title=_title(plan.incident, _("补库清单")), note=note)

@@ -47,8 +47,7 @@ def _p(text, style) -> Paragraph:
     return Paragraph(escape(str(text)), style)
 
 
-def _table(headers: list[str], rows: list[list], widths: list[float], styles, *, numbers_from: int,
-           bold_last: bool = False) -> Table:
+def _table(headers: list[str], rows: list[list], widths: list[float], styles, *, numbers_from: int) -> Table:
     """A table whose header repeats on each page; columns from ``numbers_from`` on right-aligned."""
     def cell(index, value):
         return _p(value, styles["number"] if index >= numbers_from else styles["cell"])
@@ -59,8 +58,6 @@ def _table(headers: list[str], rows: list[list], widths: list[float], styles, *,
                 ("BACKGROUND", (0, 0), (-1, 0), colors.Color(0.92, 0.92, 0.92)),
                 ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
                 ("TOPPADDING", (0, 0), (-1, -1), 1.5), ("BOTTOMPADDING", (0, 0), (-1, -1), 1.5)]
-    if bold_last and rows:
-        commands.append(("BACKGROUND", (0, -1), (-1, -1), colors.Color(0.96, 0.96, 0.96)))
     table.setStyle(TableStyle(commands))
     return table
 
@@ -106,7 +103,7 @@ def report(report: Report) -> bytes:
     story = _head(f"{incident.name} {_('物资调度统计')}", styles)
     pairs = [*sheets.facts(incident), (_("生成时间"), sheets.when(report.generated_at))]
     if report.scoped:
-        pairs.append((_("范围"), _("仅含您负责的站点")))
+        pairs.append(sheets.scope_fact())
     story.append(_facts(pairs, width, styles))
     fixed = [40 * mm, 44 * mm, 12 * mm]
     number = (width - sum(fixed)) / len(FIGURES)
@@ -151,7 +148,7 @@ def first_report(data: dict) -> bytes:
                          (_("断路站点"), cut_off),
                          (_("待调度申报"), str(data["open_requests"])),
                          (_("生成时间"), sheets.when(data["generated_at"])),
-                         *([(_("范围"), _("仅含您负责的站点"))] if data["scoped"] else [])], width, styles))
+                         *([sheets.scope_fact()] if data["scoped"] else [])], width, styles))
     story.append(_p(_("受灾区域"), styles["heading"]))
     story.append(_table([_("站点"), _("断路"), _("受灾人口"), _("紧急转移安置")],
                         [[area["name"], _("是") if area["cut_off"] else "", area["affected_people"],
@@ -174,13 +171,13 @@ def first_report(data: dict) -> bytes:
     return _build(story, title=title, pagesize=A4)
 
 
-def replenishment(plan: Replenishment, at) -> bytes:
+def replenishment(plan: Replenishment) -> bytes:
     """The replenishment list: what to buy, and each site's shortfall behind it."""
     styles, incident = _styles(), plan.incident
     width = A4[0] - 24 * mm
     title = f"{incident.name} {_('补库清单')}"
     story = _head(title, styles)
-    pairs = [*sheets.facts(incident), (_("生成时间"), sheets.when(at))]
+    pairs = [*sheets.facts(incident), (_("生成时间"), sheets.when(plan.generated_at))]
     if not plan.finished:
         pairs.append((_("说明"), _("事件未结束，清单随调度变化")))
     story.append(_facts(pairs, width, styles))

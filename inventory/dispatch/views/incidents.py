@@ -9,12 +9,12 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from inventory import clock
-from inventory.auth.access import authorize, authorize_somewhere, restrict_to_scope
+from inventory.auth.access import authorize, restrict_to_scope
 from inventory.db import db
 from inventory.dispatch import queries, services
 from inventory.dispatch.forms import DispatchActionForm, IncidentForm
 from inventory.dispatch.models import STATUSES, Incident
-from inventory.dispatch.views.common import blueprint
+from inventory.dispatch.views.common import blueprint, incident_or_404
 from inventory.errors import ValidationError
 from inventory.forms import FORM_ERRORS, choices, page_number, press, show_errors, submit
 from inventory.sites.models import Site
@@ -28,14 +28,6 @@ PEOPLE_FIELD = re.compile(r"people\.(\d+)\.(\w+)")
 AS_PEOPLE, AS_TIME = Integer(), DateTime()
 
 
-def incident_or_404(incident_id: int) -> Incident:
-    """The incident of the URL (a 404 page when there is none); everyone who may read incidents
-    reads every one."""
-    incident = services.get_incident(incident_id)
-    authorize_somewhere(current_user, "dispatch.view")
-    return incident
-
-
 # --- the list -----------------------------------------------------------------------------------
 
 @blueprint.get("/")
@@ -43,7 +35,7 @@ def incident_or_404(incident_id: int) -> Incident:
 def index():
     """Incidents, open ones first, newest first; ``?status=`` keeps open or closed ones."""
     status = request.args.get("status") if request.args.get("status") in STATUSES else None
-    page = db.paginate(queries.incidents(current_user, status=status), page=page_number(), per_page=50,
+    page = db.paginate(queries.incidents(status=status), page=page_number(), per_page=50,
                        error_out=False)
     return render_template("dispatch/index.html", page=page, status=status)
 

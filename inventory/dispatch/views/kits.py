@@ -7,7 +7,7 @@ from wtforms.fields.choices import SelectChoice
 
 from inventory.auth.access import authorize
 from inventory.dispatch import kits as kit_actions
-from inventory.dispatch.kit_forms import SPARE_KIT_ROWS, KitForm
+from inventory.dispatch.forms import SPARE_KIT_ROWS, KitForm
 from inventory.dispatch.schemas import KIT
 from inventory.dispatch.views.common import blueprint
 from inventory.forms import ConfirmForm, collect, press, submit

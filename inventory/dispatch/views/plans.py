@@ -23,9 +23,8 @@ from inventory.dispatch.forms import (
 )
 from inventory.dispatch.models import PENDING_REQUEST_STATUSES, Request
 from inventory.dispatch.schemas import APPROVAL
-from inventory.dispatch.services import visible_request
 from inventory.dispatch.sources import nearest_per_material
-from inventory.dispatch.views.common import blueprint
+from inventory.dispatch.views.common import blueprint, request_or_404
 from inventory.errors import InsufficientStock, ValidationError
 from inventory.forms import choices, show_errors, submit
 from inventory.sites.models import Site
@@ -34,11 +33,6 @@ from inventory.validation import DateTime, Invalid
 ALLOCATION_FIELD = re.compile(r"allocations\.(\d+)(?:\.(\w+))?")
 AS_TIME = DateTime()
 SOURCES_PER_MATERIAL = 50
-
-
-def request_or_404(request_id: int) -> Request:
-    """The request of the URL if the user may see its site (403 otherwise; 404 when none)."""
-    return visible_request(current_user, request_id)
 
 
 # --- the page's parts ----------------------------------------------------------------------------
@@ -85,7 +79,8 @@ def approval_form(dispatch_request: Request, form: ApprovalForm | None = None,
 
 
 def detail_context(dispatch_request: Request, *, approval: ApprovalForm | None = None,
-                   owner_form: OwnerApprovalForm | None = None, changed: list | None = None) -> dict:
+                   owner_form: OwnerApprovalForm | None = None, changed: list | None = None,
+                   sources: list | None = None) -> dict:
     """What the request's page shows: its lines, the plan and what it leaves unmet, the
     transfers approval made; for a dispatcher the plan's forms and the sources on offer."""
     manage = can(current_user, "dispatch.manage", dispatch_request.to_site)
@@ -101,7 +96,7 @@ def detail_context(dispatch_request: Request, *, approval: ApprovalForm | None =
                "may_cancel": pending and can(current_user, "dispatch.request", dispatch_request.to_site),
                "cancellation": DispatchActionForm()}
     if manage and pending:
-        sources = _sources(dispatch_request)
+        sources = sources if sources is not None else _sources(dispatch_request)
         context.update(plan_form=PlanForm(formdata=None, allow_below_norm=dispatch_request.allow_below_norm),
                        approval=approval_form(dispatch_request, approval, sources), sources=sources,
                        material_names={line.material_id: line.material.name for line in dispatch_request.lines},
@@ -207,22 +202,15 @@ def changes_of(error: InsufficientStock, dispatch_request: Request) -> list[str]
             for short in details]
 
 
-def _as_planned(dispatch_request: Request, allocations: list[dict]) -> bool:
-    """Whether the rows sent are the plan unchanged (then approval checks the plan itself)."""
-    def key(entry):
-        return entry["from_site"], entry["material"], entry.get("owner") or "bureau", entry["quantity"]
-
-    planned = [(a.from_site.code, a.material.code, a.owner, a.quantity) for a in dispatch_request.allocations]
-    return dispatch_request.status == "planned" and sorted(map(key, allocations)) == sorted(planned)
-
-
 @blueprint.post("/requests/<int(max=2147483647):request_id>/approve")
 @login_required
 def approve(request_id):
     """批准调拨: the allocations as edited become one transfer per source, in transit, in one go —
     or, when stock moved since the plan, nothing is sent and each short line says so."""
     dispatch_request, page = _managed(request_id)
-    form = approval_form(dispatch_request, ApprovalForm())
+    # The sources on offer are a nearest-first read: once for the form and the page it is on.
+    sources = _sources(dispatch_request)
+    form = approval_form(dispatch_request, ApprovalForm(), sources)
     rows = Allocations(form)
     changed: list[str] = []
 
@@ -232,7 +220,7 @@ def approve(request_id):
         data = {"driver_name": (form.driver_name.data or "").strip(),
                 "driver_phone": (form.driver_phone.data or "").strip(),
                 "vehicle": (form.vehicle.data or "").strip()}
-        if not _as_planned(dispatch_request, allocations):
+        if not planning.is_the_plan(dispatch_request, allocations):
             data["allocations"] = allocations
         if version:
             data["version"] = int(version) if version.isdigit() else version
@@ -247,7 +235,7 @@ def approve(request_id):
     def show(form, error):
         rows.show_errors(form, error)
 
-    context = detail_context(dispatch_request, approval=form, changed=changed)
+    context = detail_context(dispatch_request, approval=form, changed=changed, sources=sources)
     return submit(form, work, done=None, template="dispatch/request.html", once=True, show=show, **context)
 
 

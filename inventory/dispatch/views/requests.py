@@ -20,9 +20,8 @@ from inventory.dispatch.models import (
     Request,
 )
 from inventory.dispatch.schemas import REQUEST
-from inventory.dispatch.views.common import blueprint
-from inventory.dispatch.views.incidents import incident_or_404
-from inventory.dispatch.views.plans import detail_context, request_or_404
+from inventory.dispatch.views.common import blueprint, incident_or_404, request_or_404
+from inventory.dispatch.views.plans import detail_context
 from inventory.errors import ValidationError
 from inventory.forms import FORM_ERRORS, choices, page_number, press, show_errors, submit
 from inventory.stock.forms import Lines
@@ -112,14 +111,16 @@ def new_request(incident_id):
     if request.method == "POST" and form.calculate.data:
         # The calculator sends nothing: it fills the lines and shows the form again.
         if form.validate_on_submit():
+            refused = None
             try:
                 _calculated(form, incident)
-                _prepare(form)
-                context["calculated"] = True
             except FORM_ERRORS as error:
-                _prepare(form)
-                show_errors(form, error)
+                refused = error
+            _prepare(form)  # the lines the calculator wrote need their pick lists
+            if refused is not None:
+                show_errors(form, refused)
                 return render_template("dispatch/request_form.html", form=form, **context), 422
+            context["calculated"] = True
         return render_template("dispatch/request_form.html", form=form, **context)
 
     def work():

@@ -7,7 +7,7 @@ from flask_login import current_user, login_required
 
 from inventory.auth.access import authorize
 from inventory.dispatch import roads as road_actions
-from inventory.dispatch.kit_forms import RoadTimesForm
+from inventory.dispatch.forms import RoadTimesForm
 from inventory.dispatch.views.common import blueprint
 from inventory.errors import ValidationError
 from inventory.forms import ConfirmForm, press, submit
@@ -33,7 +33,7 @@ def roads():
     if request.method == "POST":
         authorize(current_user, "dispatch.manage")
     form = RoadTimesForm()
-    context = {"pairs": road_actions.road_times(current_user, limit=SHOWN_PAIRS),
+    context = {"pairs": road_actions.road_times(limit=SHOWN_PAIRS),
                "count": road_actions.road_time_count(), "confirm": ConfirmForm(), "shown": SHOWN_PAIRS}
 
     def work():

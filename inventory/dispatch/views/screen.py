@@ -5,7 +5,8 @@ road as lines), the requests and the timeline. static/js/incident-screen.js refr
 the transfers and the timeline's head from ``/incidents/<id>/live`` while the tab is shown."""
 
 import sqlalchemy as sa
-from flask import current_app, jsonify, render_template, url_for
+from flask import jsonify, render_template, url_for
+from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
@@ -17,14 +18,15 @@ from inventory.dashboard.queries import DOT_RADIUS, VILLAGE_RADIUS, map_sites, p
 from inventory.db import db
 from inventory.dispatch import queries
 from inventory.dispatch.forms import DispatchActionForm
-from inventory.dispatch.models import Allocation, Incident, Request
-from inventory.dispatch.views.common import blueprint
-from inventory.dispatch.views.incidents import incident_or_404
+from inventory.dispatch.models import PENDING_REQUEST_STATUSES, Allocation, Incident, Request
+from inventory.dispatch.views.common import blueprint, incident_or_404
 from inventory.feed.queries import timeline, timeline_count
 from inventory.stock import queries as stock_queries
 from inventory.stock.models import Transfer
 
 TIMELINE_SHOWN = 50
+REQUESTS_SHOWN = 20
+TRANSFERS_SHOWN = 200
 LIVE_TIMELINE = 10
 # How often the open screen asks for news (static/js/incident-screen.js reads it from the page).
 REFRESH_SECONDS = 20
@@ -58,8 +60,8 @@ def elapsed(incident: Incident) -> dict:
 def on_the_road(incident: Incident) -> list[Transfer]:
     """The incident's transfers in transit that the user may see (from or to their sites)."""
     return list(db.session.scalars(
-        stock_queries.transfers(current_user, status="in_transit")
-        .where(Transfer.incident_id == incident.id).limit(200)))
+        stock_queries.transfers(current_user, status="in_transit", incident=incident)
+        .options(sa.orm.lazyload(Transfer.lines)).limit(TRANSFERS_SHOWN)))
 
 
 def visible_timeline(incident: Incident, latest: int) -> list:
@@ -71,8 +73,8 @@ def incident_requests(incident: Incident) -> list[Request]:
     """The incident's requests to the user's sites, pending ones first, newest first."""
     return list(db.session.scalars(
         queries.requests(current_user, incident=incident)
-        .order_by(None).order_by(Request.status.not_in(("open", "planned")), Request.id.desc())
-        .limit(200)))
+        .order_by(None).order_by(Request.status.not_in(PENDING_REQUEST_STATUSES), Request.id.desc())
+        .limit(REQUESTS_SHOWN)))
 
 
 def event_text(event) -> str:
@@ -137,17 +139,32 @@ def incident_map(incident: Incident, transfers: list[Transfer]) -> dict:
               for index, point in enumerate(points) if index not in set(named)]
     for index, label in zip(order, place_labels(marks + others)[:len(marks)], strict=True):
         points[index]["label"] = label
-    lines = [{"number": transfer.number, "x1": where[transfer.from_site_id]["x"],
-              "y1": where[transfer.from_site_id]["y"], "x2": where[transfer.to_site_id]["x"],
-              "y2": where[transfer.to_site_id]["y"],
-              "title": f"{transfer.number} {transfer.from_site.name} → {transfer.to_site.name}"}
-             for transfer in transfers
-             if transfer.from_site_id in where and transfer.to_site_id in where]
-    return {"points": points, "lines": lines, "outline": maps.outline_path(outline, project)}
+    return {"points": points, "lines": road_lines(transfers, where),
+            "outline": maps.outline_path(outline, project)}
+
+
+def road_lines(transfers: list[Transfer], where: dict) -> list[dict]:
+    """The transfers on the road as lines between their sites' places on the map (``where``:
+    site id → anything with "x" and "y"); one whose end is not on the user's map is left off."""
+    return [{"number": transfer.number, "x1": where[transfer.from_site_id]["x"],
+             "y1": where[transfer.from_site_id]["y"], "x2": where[transfer.to_site_id]["x"],
+             "y2": where[transfer.to_site_id]["y"],
+             "title": f"{transfer.number} {transfer.from_site.name} → {transfer.to_site.name}"}
+            for transfer in transfers if transfer.from_site_id in where and transfer.to_site_id in where]
+
+
+def _places(sites) -> dict[int, dict]:
+    """Where each site is on the map (the projection incident_map draws with), and nothing else:
+    what the live answer needs to draw the roads, without roles or labels."""
+    if not sites:
+        return {}
+    project = maps.fit(sites, maps.boundary())
+    return {site.id: dict(zip(("x", "y"), project(site.longitude, site.latitude), strict=True))
+            for site in sites}
 
 
 def _links(incident: Incident) -> dict:
-    """The lists the counts stand for, and the reports when their pages exist."""
+    """The lists the counts stand for, and the reports."""
     links = {
         "open_requests": url_for("dispatch.requests", incident_id=incident.id, status="pending"),
         "unmet_lines": url_for("dispatch.requests", incident_id=incident.id, status="pending",
@@ -156,8 +173,7 @@ def _links(incident: Incident) -> dict:
         "overdue_transfers": url_for("stock.transfers", incident=incident.id, status="in_transit"),
     }
     for name in ("report", "first_report"):
-        if f"dispatch.{name}" in current_app.view_functions:
-            links[name] = url_for(f"dispatch.{name}", incident_id=incident.id)
+        links[name] = url_for(f"dispatch.{name}", incident_id=incident.id)
     return links
 
 
@@ -165,7 +181,10 @@ def _transfer_rows(transfers: list[Transfer]) -> list[dict]:
     return [{"number": transfer.number, "url": url_for("stock.transfer", number=transfer.number),
              "from": transfer.from_site.name, "to": transfer.to_site.name,
              "driver": transfer.driver_name, "vehicle": transfer.vehicle,
-             "dispatched_at": transfer.dispatched_at.isoformat() if transfer.dispatched_at else None}
+             "dispatched_at": transfer.dispatched_at.isoformat() if transfer.dispatched_at else None,
+             # As every time on the page: the bureau's clock, not UTC nor the phone's zone.
+             "dispatched": format_datetime(transfer.dispatched_at, "yyyy-MM-dd HH:mm")
+             if transfer.dispatched_at else ""}
             for transfer in transfers]
 
 
@@ -195,13 +214,11 @@ def live(incident_id):
     incident = incident_or_404(incident_id)
     transfers = on_the_road(incident)
     events = visible_timeline(incident, LIVE_TIMELINE)
-    drawn = incident_map(incident, transfers)
     return jsonify(
         incident={"id": incident.id, "status": incident.status, "version": incident.version},
         elapsed=elapsed(incident), counts=queries.incident_counts(incident),
         transfers=_transfer_rows(transfers),
-        lines=[{key: line[key] for key in ("number", "x1", "y1", "x2", "y2", "title")}
-               for line in drawn["lines"]],
-        timeline=[{"id": event.id, "at": event.at.isoformat(), "type": event.type,
-                   "text": event_text(event)} for event in events],
+        lines=road_lines(transfers, _places(map_sites(current_user))),
+        timeline=[{"id": event.id, "at": event.at.isoformat(), "when": format_datetime(event.at, "MM-dd HH:mm"),
+                   "type": event.type, "text": event_text(event)} for event in events],
         refresh=REFRESH_SECONDS)

@@ -1,5 +1,7 @@
 """The stock blueprint, and the pick lists and page arguments its pages share."""
 
+import re
+
 import sqlalchemy as sa
 from flask import Blueprint, request
 from flask_babel import gettext as _
@@ -72,7 +74,8 @@ def incident_arg():
     raw = request.args.get("incident", "")
     if not raw:
         return None
-    if not raw.isdigit() or int(raw) > 2**31 - 1:
+    # Digits 0–9 only: str.isdigit() also takes "²", which int() refuses.
+    if not re.fullmatch(r"[0-9]{1,10}", raw) or int(raw) > 2**31 - 1:
         raise NotFound(_("灾情事件 %(id)s 不存在", id=raw[:20]))
     return get_incident(int(raw))
 

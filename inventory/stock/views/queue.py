@@ -3,21 +3,21 @@ site and the incident once, then each person is scanned, counted and named (or �
 short form that comes back empty for the next, with the last few issued beneath it."""
 
 import sqlalchemy as sa
-from flask import g, render_template, request, url_for
+from flask import g, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from inventory.auth.access import authorize, authorize_somewhere
 from inventory.db import db
-from inventory.dispatch.lookup import get_incident
+from inventory.dispatch import queries as dispatch_queries
 from inventory.dispatch.models import Incident
 from inventory.errors import NotFound
 from inventory.forms import submit
-from inventory.stock import services
+from inventory.stock import queries, services
 from inventory.stock.forms import Lines, QueueForm
 from inventory.stock.models import Issue, IssueLine
 from inventory.stock.schemas import ISSUE
-from inventory.stock.views.common import blueprint, home_site, prepare_lines, site_choices
+from inventory.stock.views.common import blueprint, home_site, incident_arg, prepare_lines, site_choices
 
 # How many of the queue's last issues the page shows, to check the one just made.
 RECENT = 5
@@ -26,13 +26,8 @@ RECENT = 5
 def _queue_incident() -> Incident | None:
     """The open incident ``?incident=`` names (None when none is): the picker offers open ones
     only, so another is a URL nobody was given (404)."""
-    raw = request.args.get("incident", "")
-    if not raw:
-        return None
-    if not raw.isdigit() or int(raw) >= 2**31:
-        raise NotFound(_("灾情事件 %(id)s 不存在", id=raw))
-    incident = get_incident(int(raw))
-    if not incident.is_open:
+    incident = incident_arg()
+    if incident is not None and not incident.is_open:
         raise NotFound(_("灾情事件“%(name)s”已结束", name=incident.name))
     return incident
 
@@ -55,9 +50,10 @@ def _recent(site, incident) -> list:
 
 
 def _pending(site, incident) -> int:
-    """How many of this queue's issues (whoever made them) still wait for their recipient."""
-    return db.session.scalar(sa.select(sa.func.count()).select_from(Issue).where(
-        *_queue(site, incident), Issue.recipient_pending.is_(True), Issue.reversed_at.is_(None)))
+    """How many issues at the site (for the incident, when the queue has one) still wait for
+    their recipient: the list its 待补登 button opens."""
+    pending = queries.issues(current_user, site=site, incident=incident, recipient_pending=True)
+    return db.session.scalar(sa.select(sa.func.count()).select_from(pending.order_by(None).subquery()))
 
 
 @blueprint.route("/issue/queue", methods=["GET", "POST"])
@@ -76,9 +72,7 @@ def queue():
     lines = Lines(form, ISSUE, none_filled=_("请扫码、填写标签或选择物资"))
     context = {
         "site": site, "incident": incident, "sites": site_choices("stock.issue"),
-        "incidents": db.session.execute(sa.select(Incident.id, Incident.name)
-                                        .where(Incident.status == "open")
-                                        .order_by(Incident.started_at.desc(), Incident.id)).all(),
+        "incidents": db.session.scalars(dispatch_queries.incidents(status="open")).all(),
         "recent": _recent(site, incident) if site else [],
         "pending": _pending(site, incident) if site else 0,
     }

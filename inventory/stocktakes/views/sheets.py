@@ -1,49 +1,26 @@
 """The paper of a stocktake: the 盘点表 (count sheet, blind: anyone who may see the stocktake)
 and the 差异表 (variance sheet: reviewers only), each as a print page, an A4 PDF and Excel."""
 
-import re
-from urllib.parse import quote
-
-from flask import Response, current_app, render_template, request
+from flask import render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from inventory.auth.access import authorize
-from inventory.errors import Unavailable
-from inventory.labels import pdf
+from inventory.reports.files import download, rendered_pdf
 from inventory.stocktakes import sheets
 from inventory.stocktakes.sheets import pdf as sheet_pdf
 from inventory.stocktakes.views.common import blueprint, stocktake_or_404
 
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-# Characters a file name may not hold on Windows, Android or a USB stick, and runs of spaces.
-_UNSAFE_IN_NAMES = re.compile(r'[\\/:*?"<>|\x00-\x1f\x7f\s]+')
-_UNSAFE_IN_ASCII = re.compile(r"[^A-Za-z0-9._-]+")
+
+def _file(document: bytes, kind: str, what: str, ascii_kind: str, stocktake, extension: str):
+    """The sheet named for what it holds, e.g. 盘点表-PD-2026-000001-新坝镇储备室.pdf
+    (count-sheet-PD-2026-000001.pdf for clients that cannot read RFC 5987)."""
+    return download(document, parts=(kind, stocktake.number, stocktake.site.name, what),
+                    ascii_parts=(ascii_kind, stocktake.number), extension=extension)
 
 
-def _disposition(kind: str, what: str, ascii_kind: str, stocktake, extension: str) -> str:
-    """Content-Disposition naming the file for what it holds, e.g. 盘点表-PD-2026-000001-新坝镇储备室.pdf,
-    with an ASCII name (count-sheet-PD-2026-000001.pdf) for clients that cannot read RFC 5987.
-    A PDF opens in the browser; a workbook is saved."""
-    parts = [kind, stocktake.number, stocktake.site.name, what]
-    name = "-".join(_UNSAFE_IN_NAMES.sub("_", part).strip("_") for part in parts if part) + extension
-    fallback = "-".join(_UNSAFE_IN_ASCII.sub("_", part).strip("_")
-                        for part in (ascii_kind, stocktake.number) if part) + extension
-    how = "inline" if extension == ".pdf" else "attachment"
-    return f"{how}; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
-
-
-def _pdf(render, disposition: str) -> Response:
-    try:
-        document = render()
-    except pdf.FontMissing:
-        current_app.logger.error("no CJK font for stocktake PDFs: apt-get install fonts-wqy-zenhei")
-        raise Unavailable(_("服务器缺少中文字体，无法生成 PDF（请安装 fonts-wqy-zenhei）")) from None
-    return Response(document, mimetype="application/pdf", headers={"Content-Disposition": disposition})
-
-
-def _xlsx(document: bytes, disposition: str) -> Response:
-    return Response(document, mimetype=XLSX, headers={"Content-Disposition": disposition})
+def _pdf(render) -> bytes:
+    return rendered_pdf(render, what="stocktake")
 
 
 # --- 盘点表: blind, for anyone who may see the stocktake ---------------------------------------------
@@ -66,8 +43,8 @@ def count_sheet_pdf(stocktake_id):
     """盘点表 as an A4 PDF: the header row on every page, 第 n 页 共 m 页."""
     stocktake = stocktake_or_404(stocktake_id)
     rows = sheets.count_rows(stocktake)
-    return _pdf(lambda: sheet_pdf.count_sheet(stocktake, rows),
-                _disposition(_("盘点表"), "", "count-sheet", stocktake, ".pdf"))
+    return _file(_pdf(lambda: sheet_pdf.count_sheet(stocktake, rows)),
+                 _("盘点表"), "", "count-sheet", stocktake, ".pdf")
 
 
 @blueprint.get("/<int(max=2147483647):stocktake_id>/count-sheet.xlsx")
@@ -75,8 +52,8 @@ def count_sheet_pdf(stocktake_id):
 def count_sheet_xlsx(stocktake_id):
     """盘点表 as Excel, with an empty 实盘数量 column."""
     stocktake = stocktake_or_404(stocktake_id)
-    return _xlsx(sheets.count_workbook(stocktake, sheets.count_rows(stocktake)),
-                 _disposition(_("盘点表"), "", "count-sheet", stocktake, ".xlsx"))
+    return _file(sheets.count_workbook(stocktake, sheets.count_rows(stocktake)),
+                 _("盘点表"), "", "count-sheet", stocktake, ".xlsx")
 
 
 # --- 差异表: the books beside the counts, for reviewers ---------------------------------------------
@@ -111,8 +88,8 @@ def variance_sheet(stocktake_id):
 def variance_sheet_pdf(stocktake_id):
     """差异表 as an A4 PDF."""
     sheet = _variance_sheet(stocktake_id)
-    return _pdf(lambda: sheet_pdf.variance_sheet(sheet),
-                _disposition(_("差异表"), _what(sheet), "variance-sheet", sheet.stocktake, ".pdf"))
+    return _file(_pdf(lambda: sheet_pdf.variance_sheet(sheet)),
+                 _("差异表"), _what(sheet), "variance-sheet", sheet.stocktake, ".pdf")
 
 
 @blueprint.get("/<int(max=2147483647):stocktake_id>/variance-sheet.xlsx")
@@ -120,5 +97,5 @@ def variance_sheet_pdf(stocktake_id):
 def variance_sheet_xlsx(stocktake_id):
     """差异表 as Excel: numbers as numbers, the totals below the lines."""
     sheet = _variance_sheet(stocktake_id)
-    return _xlsx(sheets.variance_workbook(sheet),
-                 _disposition(_("差异表"), _what(sheet), "variance-sheet", sheet.stocktake, ".xlsx"))
+    return _file(sheets.variance_workbook(sheet),
+                 _("差异表"), _what(sheet), "variance-sheet", sheet.stocktake, ".xlsx")
