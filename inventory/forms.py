@@ -26,7 +26,7 @@ from inventory.errors import (
     error_response,
 )
 from inventory.extensions import idempotency
-from inventory.validation import Date, Integer, Invalid, Number
+from inventory.validation import Date, Integer, Invalid, Number, whole_number
 
 # What a form shows the user to correct; Forbidden and NotFound go on to the error page.
 FORM_ERRORS = (ValidationError, Duplicate, InvalidState, InsufficientStock, IdempotencyMismatch)
@@ -178,5 +178,5 @@ def press(form, work, *, done, back=None, once=False, refused=(), category="succ
 
 def page_number() -> int:
     """?page= of a list page; anything that is not a sensible page number means the first."""
-    raw = request.args.get("page", "1")
-    return int(raw) if raw.isdigit() and 0 < int(raw) < 10**6 else 1
+    page = whole_number(request.args.get("page", "1"))
+    return page if page is not None and 0 < page < 10**6 else 1

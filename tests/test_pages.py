@@ -118,3 +118,14 @@ def test_the_dashboard_counts_what_needs_attention_and_links_to_it(app, client, 
     overdue = client.get("/stock/loans?overdue=1").get_data(as_text=True)
     assert "南华镇应急抢险队" in overdue and "逾期" in overdue
     assert "DB-" in client.get("/stock/transfers?status=in_transit").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("number", ["²", "٣", "１", "-1", "1e3", " 7"])
+def test_numbers_in_addresses_are_ascii_digits_or_ignored(client, login, make_user, county, manager, number):
+    """str.isdigit() takes "²" and "٣", which int() refuses or reads: a page number, an expiry
+    window or a days filter that is not plain digits is left out (pages) or refused (API), never
+    a 500."""
+    login(make_user("manager", username="pages-boss"))
+    for path in (f"/audit/?page={number}", f"/stock/?expiring={number}", f"/sites/?page={number}"):
+        assert client.get(path).status_code == 200, path
+    assert manager.get(f"/alerts?expiring_days={number}").status_code == 422

@@ -104,3 +104,11 @@ def test_an_instant_with_its_offset_is_kept_in_utc(value):
 def test_an_instant_without_offset_or_outside_the_calendar_is_refused(value):
     with pytest.raises(Invalid):
         DateTime().convert(value)
+
+
+def test_a_whole_number_is_ascii_digits_only():
+    from inventory.validation import whole_number
+
+    assert [whole_number(text) for text in ("0", "42", "007", "9" * 18)] == [0, 42, 7, int("9" * 18)]
+    refused = ("²", "٣", "１", "", "-1", "+1", "1.0", " 1", "9" * 19, None, 3)
+    assert [whole_number(text) for text in refused] == [None] * len(refused)

@@ -7,6 +7,7 @@ from inventory.api.routes import query, route
 from inventory.api.shapes import Int, IsoDate, ListOf, Mapping, Shape, Str
 from inventory.api.stock import STOCK_ITEM
 from inventory.errors import ValidationError
+from inventory.validation import whole_number
 
 LOAN = Shape({
     "id": Int(), "issue": Str("issue.number"), "site": Str("issue.site.code"),
@@ -32,7 +33,7 @@ ALERTS = Shape({
            answers=ALERTS, errors=(401, 422))
 def alerts():
     """Everything that needs attention within the caller's scope (lists capped at 200)."""
-    raw = request.args.get("expiring_days", "90")
-    if not raw.isdigit() or not 1 <= int(raw) <= 3650:
+    days = whole_number(request.args.get("expiring_days", "90"))
+    if days is None or not 1 <= days <= 3650:
         raise ValidationError({"expiring_days": "1–3650"})
-    return queries.alerts(g.api_user, expiry_days=int(raw))
+    return queries.alerts(g.api_user, expiry_days=days)

@@ -18,7 +18,7 @@ from inventory.dispatch.views.common import blueprint, incident_or_404
 from inventory.errors import ValidationError
 from inventory.forms import FORM_ERRORS, choices, page_number, press, show_errors, submit
 from inventory.sites.models import Site
-from inventory.validation import DateTime, Integer, Invalid
+from inventory.validation import DateTime, Integer, Invalid, whole_number
 
 # The sites an incident form offers as areas and cut-off sites: where people live and where the
 # trucks go. Village points are reached through their town.
@@ -172,7 +172,8 @@ def edit(incident_id):
     def work():
         fields.update(_level(_fields(form, sites)))
         version = (form.version.data or "").strip()
-        changes = {**fields, "version": int(version) if version.isdigit() else version or None}
+        number = whole_number(version)
+        changes = {**fields, "version": number if number is not None else version or None}
         services.update_incident(actor=current_user, incident_id=incident.id, changes=changes)
         return url_for("dispatch.screen", incident_id=incident.id)
 

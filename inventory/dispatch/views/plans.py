@@ -28,7 +28,7 @@ from inventory.dispatch.views.common import blueprint, request_or_404
 from inventory.errors import InsufficientStock, ValidationError
 from inventory.forms import choices, show_errors, submit
 from inventory.sites.models import Site
-from inventory.validation import DateTime, Invalid
+from inventory.validation import DateTime, Invalid, whole_number
 
 ALLOCATION_FIELD = re.compile(r"allocations\.(\d+)(?:\.(\w+))?")
 AS_TIME = DateTime()
@@ -223,7 +223,8 @@ def approve(request_id):
         if not planning.is_the_plan(dispatch_request, allocations):
             data["allocations"] = allocations
         if version:
-            data["version"] = int(version) if version.isdigit() else version
+            number = whole_number(version)
+            data["version"] = number if number is not None else version
         try:
             transfers = planning.approve(actor=current_user, request_id=dispatch_request.id, data=data)
         except InsufficientStock as error:

@@ -26,7 +26,7 @@ from inventory.errors import ValidationError
 from inventory.forms import FORM_ERRORS, choices, page_number, press, show_errors, submit
 from inventory.stock.forms import Lines
 from inventory.stock.views.common import material_choices, site_choices
-from inventory.validation import Integer, Invalid
+from inventory.validation import Integer, Invalid, whole_number
 
 AS_PEOPLE = Integer()
 # ?status=pending: the requests still waiting for goods (the incident screen's "open requests").
@@ -74,7 +74,7 @@ def _calculated(form: RequestForm, incident: Incident) -> None:
         people = AS_PEOPLE.from_text(form.displaced_people.data)
     except Invalid as problem:
         raise ValidationError({"displaced_people": str(problem)}) from None
-    kit_ids = [int(kit) for kit in form.kits.data or [] if str(kit).isdigit()]
+    kit_ids = [kit for kit in map(whole_number, map(str, form.kits.data or [])) if kit is not None]
     if not kit_ids:
         raise ValidationError({"kits": _("请至少选择一个救灾物资包")})
     data = {"to_site": form.to_site.data or "", "kits": kit_ids}

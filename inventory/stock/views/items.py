@@ -24,7 +24,7 @@ from inventory.stock.views.common import (
     site_arg,
     sites_for,
 )
-from inventory.validation import Invalid
+from inventory.validation import Invalid, whole_number
 
 EXPIRY_WINDOWS = (30, 90, 180)
 
@@ -39,7 +39,8 @@ def index():
     material = material_arg()
     status = request.args.get("status") if request.args.get("status") in STATUSES else None
     days = request.args.get("expiring", "")
-    expiring = int(days) if days.isdigit() and int(days) in EXPIRY_WINDOWS else None
+    expiring = whole_number(days)
+    expiring = expiring if expiring in EXPIRY_WINDOWS else None
     include_sub = request.args.get("sub") == "1"
     query = queries.stock_items(
         current_user, site=site, include_sub_sites=include_sub, material=material, status=status,
