@@ -3,7 +3,7 @@ in by, and the idempotency key of the request — recorded on every movement of 
 
 The credential is recorded as a reference, never as itself: a login session by the first 16 hex
 digits of its id's SHA-256 (the id is what the cookie carries, a secret), an API token by its
-row id. Both outlive the session or token they name, which may since have ended.
+row id, a device (三断) by its row id. Each outlives the session, token or device it names.
 """
 
 import contextlib
@@ -30,6 +30,8 @@ def credential(actor) -> str | None:
         return "session:" + hashlib.sha256(session_id.encode()).hexdigest()[:16]
     if (token_id := getattr(actor, "api_token_id", None)) is not None:
         return f"token:{token_id}"
+    if (device_id := getattr(actor, "device_id", None)) is not None:
+        return f"device:{device_id}"
     if getattr(actor, "username", None) == "cli" and not hasattr(actor, "id"):
         return "cli"
     return None

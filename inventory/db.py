@@ -160,12 +160,20 @@ def init_app(app) -> None:
 
     @app.after_request
     def _one_unit_per_request(response):
-        if (units := g.get("committed_units", 0)) > 1:
+        if (units := g.get("committed_units", 0)) > 1 and not g.get("several_units"):
             message = f"{request.method} {request.path} committed {units} units of work"
             app.logger.error(message)
             if app.testing:
                 raise UnitOfWorkError(message)
         return response
+
+
+def several_units() -> None:
+    """Say that this request commits several units of work by design, each whole on its own:
+    a sync applies each offline operation in its own transaction, so one that fails leaves the
+    others applied (API.md "Working offline")."""
+    if has_request_context():
+        g.several_units = True
 
 
 def run_in_transaction(work):

@@ -52,6 +52,15 @@ def _replay(record, digest: str) -> tuple[int, dict]:
     return record.status, json.loads(record.body)
 
 
+def replay(*, user, key: str, digest: str) -> tuple[int, dict] | None:
+    """The answer (user, key) was given, if its work was done; raise IdempotencyMismatch when
+    the key was used for another request."""
+    record = _stored(user.id, key)
+    if record is None or not record.status:
+        return None
+    return _replay(record, digest)
+
+
 def once(*, user, key: str | None, digest: str, work) -> tuple[int, dict]:
     """Run ``work() -> (status, body)`` once per (user, key); later calls get its answer again.
 

@@ -17,6 +17,14 @@ from flask_babel import gettext as _
 from inventory import clock
 from inventory.errors import NotFound, ValidationError
 
+_DIGITS = re.compile(r"[0-9]{1,18}")
+
+
+def whole_number(text) -> int | None:
+    """``text`` as a whole number when it is ASCII digits only, else None: str.isdigit() also
+    takes "²" and "٣", which int() then refuses (or reads)."""
+    return int(text) if isinstance(text, str) and _DIGITS.fullmatch(text) else None
+
 
 def listing(items) -> str:
     """Items joined for a message: 甲、乙、丙 in Chinese, "a, b, c" in English."""
@@ -346,6 +354,18 @@ class Mapping(Field):
     def type_schema(self):
         return {"type": "object", "additionalProperties": self.values.schema(),
                 "maxProperties": self.max_items}
+
+
+class AnyObject(Field):
+    """A JSON object of any content, taken as it is: a body another spec will check (an offline
+    operation's body is checked by the service of its kind)."""
+
+    json_type = "object"
+
+    def convert(self, value):
+        if not isinstance(value, dict):
+            raise Invalid(_("应为对象"))
+        return value
 
 
 class Object(Field):

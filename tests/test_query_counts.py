@@ -104,6 +104,7 @@ ROUTE_VALUES = {
     "api.get_incident": {"incident_id": "incident"},
     "api.list_requests": {"incident_id": "incident"},
     "api.get_request": {"request_id": "request"},
+    "api.site_snapshot": {"code": "site"},
     "dispatch.edit": {"incident_id": "incident"},
     "dispatch.screen": {"incident_id": "incident"},
     "dispatch.live": {"incident_id": "incident"},

@@ -9,6 +9,7 @@ from inventory.api import (
     incident_reports,
     materials,
     norms,
+    offline,
     openapi,
     sites,
     stock,
@@ -17,4 +18,4 @@ from inventory.api import (
 from inventory.api.core import api
 
 __all__ = ["alerts", "api", "auth", "dispatch", "documents", "events", "incident_reports", "materials",
-           "norms", "openapi", "sites", "stock", "stocktakes"]
+           "norms", "offline", "openapi", "sites", "stock", "stocktakes"]

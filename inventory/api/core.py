@@ -13,6 +13,7 @@ from inventory.catalog.models import Material
 from inventory.db import db
 from inventory.errors import BadRequest, NotFound, Unauthorized, UnsupportedMediaType, ValidationError
 from inventory.extensions import idempotency
+from inventory.offline.services import user_for_device_token
 from inventory.sites.models import Site
 from inventory.validation import listing, refuse_nul
 
@@ -41,10 +42,19 @@ def _authenticate():
     if request.endpoint in PUBLIC_ENDPOINTS:
         return
     scheme, _sep, token = request.headers.get("Authorization", "").partition(" ")
-    user = user_for_token(token.strip()) if scheme.lower() == "bearer" and token.strip() else None
+    token = token.strip() if scheme.lower() == "bearer" else ""
+    user = (user_for_token(token) or user_for_device_token(token)) if token else None
     if user is None:
         raise Unauthorized(_("缺少或无效的访问令牌"))
     g.api_user = user
+
+
+@api.after_request
+def _wipe_a_lost_device(response):
+    """A phone reported lost is told to clear what it holds, at its next contact (OFFLINE.md)."""
+    if getattr(g.get("api_user"), "device_lost", False):
+        response.headers["Clear-Site-Data"] = '"cache", "storage"'
+    return response
 
 
 BODY_METHODS = {"POST", "PUT", "PATCH"}  # whose bodies the API reads, or keys idempotency on

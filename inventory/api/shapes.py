@@ -163,6 +163,12 @@ class Choice(Out):
         return {"type": "string", "enum": list(self.choices)}
 
 
+class Json(Out):
+    """A JSON object answered as it is (an operation's body, the error object it met)."""
+
+    json_type = "object"
+
+
 class Mapping(Out):
     """A mapping of names to values of one type, answered as it is (``{"expired": 3, …}``)."""
 

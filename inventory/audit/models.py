@@ -15,7 +15,8 @@ ACTION_NAMES = {"create": _l("新建"), "update": _l("修改"), "delete": _l("�
 ACTIONS = tuple(ACTION_NAMES)
 ENTITY_NAMES = {"site": _l("站点"), "material": _l("物资"), "category": _l("类别"),
                 "user": _l("用户"), "norm": _l("储备定额"), "kit": _l("救灾物资包"), "issue": _l("发放单"),
-                "road_times": _l("道路通行时间"), "owner_approval": _l("所有者批准")}
+                "road_times": _l("道路通行时间"), "owner_approval": _l("所有者批准"),
+                "device": _l("离线设备"), "sync_conflict": _l("待处理离线记录")}
 ENTITIES = tuple(ENTITY_NAMES)
 
 

@@ -26,6 +26,8 @@ FIELD_NAMES = {
     "id": _l("编号"), "basis": _l("计算方式"), "note": _l("备注"), "lines": _l("物资明细"),
     "count": _l("条数"), "request": _l("需求申报"), "owner": _l("物资所有者"),
     "approved_by": _l("批准人"), "approved_at": _l("批准时间"), "reference": _l("批准文号"),
+    # devices and offline operations held (三断)
+    "user": _l("用户"), "status": _l("状态"),
 }
 
 

@@ -63,6 +63,11 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "dispatch.manage": frozenset({"admin", "manager", "dispatcher"}),
     "dispatch.request": frozenset({"admin", "manager", "dispatcher", "keeper"}),
     "dispatch.kits": frozenset({"admin", "manager"}),
+    # 三断: anyone signed in registers their own phone; an admin reports one lost; a manager
+    # decides what an offline operation the server could not apply becomes.
+    "devices.register": EVERYONE,
+    "devices.manage": frozenset({"admin"}),
+    "sync.resolve": frozenset({"admin", "manager"}),
 }
 
 denials = logging.getLogger("inventory.access")

@@ -78,7 +78,7 @@ def _writes(manager) -> list[tuple[str, str]]:
     [item] = receive(manager, site="GT-XB", quantity=5)["items"]
     values = {"code": "GT-XB", "label": item["label"], "number": "FF-2026-000001",
               "movement_id": "1", "norm_id": "1", "stocktake_id": "1", "incident_id": "1",
-              "request_id": "1", "kit_id": "1"}
+              "request_id": "1", "kit_id": "1", "device_id": "1", "conflict_id": "1"}
     writes = [("post", path) for path in _paths("post", values)]
     return writes + [("patch", path) for path in _paths("patch", values)]
 
@@ -127,7 +127,8 @@ def test_hostile_bodies_and_content_types_never_get_a_500(app, client, keeper, m
 
 def test_random_query_strings_never_get_a_500(app, client, manager):
     lists = _paths("get", {"code": "GT-XB", "label": "X", "number": "X", "norm_id": "1",
-                               "stocktake_id": "1", "incident_id": "1", "request_id": "1", "kit_id": "1"})
+                               "stocktake_id": "1", "incident_id": "1", "request_id": "1", "kit_id": "1",
+                               "device_id": "1", "conflict_id": "1"})
 
     @settings(max_examples=100, deadline=None, suppress_health_check=list(HealthCheck))
     @given(path=st.sampled_from(lists),

@@ -56,6 +56,8 @@ class World:
     incident: int  # open, with B as an affected area; incidents are read by everyone
     b_request: int  # B's keeper's request for that incident
     kit: int  # a relief kit: reference data, read by everyone, edited by managers
+    b_device: int  # B's keeper's phone (三断)
+    b_conflict: int  # an offline issue of B's keeper held at B: more than the books had
     secrets: tuple[str, ...]  # strings only B's people (and the county) may read
 
 
@@ -83,12 +85,16 @@ def demo_world(app) -> World:
 
 
 def _build(demo: bool = False) -> World:
+    from inventory.api.offline import KINDS
     from inventory.auth.services import create_user
     from inventory.catalog.services import create_material
     from inventory.dispatch import services as dispatch
     from inventory.dispatch.kits import create_kit
     from inventory.labels.codes import format_label
     from inventory.norms.services import create_norm
+    from inventory.offline import services as offline
+    from inventory.offline import sync
+    from inventory.offline.models import SyncConflict
     from inventory.sites.services import create_site, update_site
     from inventory.stock import services as stock
     from inventory.stock import transfers
@@ -167,6 +173,14 @@ def _build(demo: bool = False) -> World:
     kit = create_kit(actor=admin, data={"name": f"物资包{SCRIPT}", "basis": "person",
                                         "lines": [{"material": "SEC-1", "quantity": 0.25}]})
 
+    _token, device = offline.register_device(actor=keeper_b, data={"name": f"nhdevicesecret{IMG}"})
+    [held] = sync.sync(actor=keeper_b, kinds=KINDS, data={"operations": [{
+        "key": "nh-offline-1", "seq": 1, "kind": "issue", "recorded_at": clock.now().isoformat(),
+        "body": {"site": "GT-NH", "recipient": {"type": "person", "name": f"nhconflictsecret{SCRIPT}"},
+                 "lines": [{"label": b_item.label, "quantity": 1000}]}}]})
+    assert held["status"] == "conflict", held
+    conflict = db.session.scalar(sa.select(SyncConflict.id).where(SyncConflict.key == "nh-offline-1"))
+
     b_labels = (b_item.label, b_serial.label)
     secrets = ("nhaddresssecret", "nhkeepersecret", "nhphonesecret", "nhvillagesecret",
                "nhlotsecret", "nhserialsecret", "nhrecipientsecret", "nhpurposesecret",
@@ -175,7 +189,7 @@ def _build(demo: bool = False) -> World:
                *b_labels, *(format_label(label) for label in b_labels),
                receipt.number, serial_receipt.number, loan.number, back.number,
                outbound.number, inbound.number, stocktake.number, "nhstocktakesecret", "nhfoundsecret",
-               "nhrequestsecret")
+               "nhrequestsecret", "nhdevicesecret", "nhconflictsecret")
     return World(
         site_a="GT-XB", site_b="GT-NH", leaf_b="GT-NH-SEC", keeper_a=keeper_a.username,
         keeper_b=keeper_b.username, admin=admin.username, material="SEC-1", equipment="SEC-2",
@@ -184,7 +198,7 @@ def _build(demo: bool = False) -> World:
         b_issue=loan.number, b_issue_line=loan_line, b_return=back.number,
         b_transfer=outbound.number, b_inbound=inbound.number, b_inbound_line=inbound_line,
         b_movement=movement, b_stocktake=stocktake.id, b_found=found.id, incident=incident.id,
-        b_request=request.id, kit=kit.id, secrets=secrets)
+        b_request=request.id, kit=kit.id, b_device=device.id, b_conflict=conflict, secrets=secrets)
 
 
 # --- helpers -----------------------------------------------------------------------------------

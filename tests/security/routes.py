@@ -39,6 +39,12 @@ class Call:
     body: dict | None = None
     shared: bool = False
     found: bool = True
+    # A write that is the caller's own (registering their phone): it succeeds, changing only
+    # these tables.
+    own: tuple[str, ...] = ()
+    # A batch answered 200 with each operation's own status (POST /sync): refused means every
+    # operation rejected.
+    per_operation: bool = False
 
     @property
     def api(self) -> bool:
@@ -49,8 +55,9 @@ def read(path: str, *, shared: bool = False, found: bool = True) -> Call:
     return Call("GET", path, shared=shared, found=found)
 
 
-def write(path: str, body: dict | None = None, method: str = "POST") -> Call:
-    return Call(method, path, body=body)
+def write(path: str, body: dict | None = None, method: str = "POST", *, own: tuple[str, ...] = (),
+          per_operation: bool = False) -> Call:
+    return Call(method, path, body=body, own=own, per_operation=per_operation)
 
 
 def form(path: str, **fields) -> Call:
@@ -383,6 +390,27 @@ def calls(w) -> dict[str, list[Call]]:
                             read(f"{api}/events?types=request.created,issue.created", shared=True)],
         "api.complete_recipient": [write(f"{api}/issues/{w.b_issue}/recipient",
                                          {"type": "person", "name": "王"})],
+        # --- 三断: a device is its user's; B's snapshot and held operations are B's; a batch
+        # of B's operations from A's keeper is refused operation by operation
+        "api.register_device": [write(f"{api}/devices", {"name": "入侵"}, own=("devices", "audit_log"))],
+        "api.list_devices": [read(f"{api}/devices", shared=True)],
+        "api.revoke_device": [write(f"{api}/devices/{w.b_device}", method="DELETE")],
+        "api.mark_device_lost": [write(f"{api}/devices/{w.b_device}/lost")],
+        "api.site_snapshot": [read(f"{api}/sites/{b}/snapshot")],
+        "api.sync_operations": [write(f"{api}/sync", {"operations": [
+            {"key": f"intrusion-{kind}", "seq": 1, "kind": kind, "body": body,
+             "recorded_at": clock.now().isoformat()}
+            for kind, body in (
+                ("issue", {"site": b, "recipient": {"type": "person", "name": "王"},
+                           "lines": [{"label": w.b_label, "quantity": 1}]}),
+                ("adjustment", {"label": w.b_label, "delta": 5, "reason": "count_correction"}),
+                ("return", {"issue": w.b_issue, "lines": [
+                    {"issue_line": w.b_issue_line, "quantity": 1, "condition": "good"}]}),
+                ("count", {"stocktake": w.b_stocktake, "label": w.b_label, "counted": 1}),
+                ("transfer_receive", {"number": w.b_inbound}))]}, per_operation=True)],
+        "api.list_conflicts": [read(f"{api}/sync/conflicts"), read(f"{api}/sync/conflicts?site={b}")],
+        "api.resolve_conflict": [write(f"{api}/sync/conflicts/{w.b_conflict}/resolve",
+                                       {"action": "apply_with_correction", "note": "x"})],
         "api.list_movements": [read(f"{api}/movements", shared=True),
                                read(f"{api}/movements?material={w.material}", shared=True),
                                read(f"{api}/movements?site={b}"),

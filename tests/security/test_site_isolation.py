@@ -16,7 +16,8 @@ IGNORED_METHODS = {"HEAD", "OPTIONS"}
 def test_every_route_is_probed_or_has_a_reason_to_be_public(app):
     """A route without requests in tests/security/routes.py (or a reason in PUBLIC/OWN_SESSION)
     fails: decide what it reads or changes, and the security tests then cover it."""
-    numbers = ("_id", "_line", "_movement", "_stocktake", "_found", "incident", "_request", "kit")
+    numbers = ("_id", "_line", "_movement", "_stocktake", "_found", "incident", "_request", "kit", "_device",
+               "_conflict")
     placeholder = World(**{name: 1 if name.endswith(numbers) else "X" for name in World.__dataclass_fields__})
     table = calls(placeholder)
     adapter = app.url_map.bind("localhost")
@@ -112,9 +113,10 @@ def _refusals_are_about_scope(app, world, token_for) -> list[str]:
     for endpoint, requests in calls(world).items():
         if endpoint.startswith(("auth.", "audit.", "catalog.", "norms.", "stocktakes.variance_sheet")) \
                 or endpoint in ("sites.new", "stocktakes.new", "dispatch.new", "dispatch.edit",
-                                "dispatch.new_kit", "dispatch.edit_kit"):
+                                "dispatch.new_kit", "dispatch.edit_kit", "api.list_conflicts"):
             # No keeper manages users, the catalog or the norms, adds sites, opens stocktakes or
-            # sees their books (the 差异表), opens or edits incidents, or edits relief kits.
+            # sees their books (the 差异表), opens or edits incidents, edits relief kits, or
+            # decides what becomes of offline operations the server held.
             continue
         for call in (c for c in requests if c.method == "GET" and c.found):
             response = send(api, call, headers) if call.api else send(pages, call)
@@ -143,12 +145,19 @@ def test_a_keeper_changes_nothing_of_another_town_anywhere(app, world, token_for
                 writes += 1
                 where = f"{endpoint} {call.method} {call.path} {call.body} → {response.status_code}"
                 changed = [name for name in changed_tables(before, table_rows(app))
-                           if name not in COUNTED_REFUSALS.get(endpoint, ())]
+                           if name not in COUNTED_REFUSALS.get(endpoint, ()) and name not in call.own]
                 if changed:
                     failures.append(f"{where}: changed {changed}")
                 # A page may show the form again (200) with its errors, but never report success.
                 refused = {400, 403, 404, 409, 422} | (set() if call.api else {200})
-                if response.status_code not in refused:
+                if call.own:
+                    if not 200 <= response.status_code < 300:
+                        failures.append(f"{where}: the caller's own write failed")
+                elif call.per_operation:
+                    results = response.json.get("results") if response.status_code == 200 else None
+                    if not results or any(result["status"] != "rejected" for result in results):
+                        failures.append(f"{where}: not every operation refused: {results}")
+                elif response.status_code not in refused:
                     failures.append(f"{where}: not refused")
                 if any(s in readable(response) for s in world.secrets
                        if s not in call.path and s not in str(call.body)):

@@ -91,7 +91,7 @@ def _looks_like_an_item(node) -> bool:
     of its lines…). The running net below does not guess from names."""
     name = _name(node).rsplit(".", 1)[-1].lower()
     return not any(word in name for word in ("transfer", "stocktake", "request", "incident",
-                                              "document", "receipt", "line", "job", "record",
+                                              "document", "receipt", "line", "job", "record", "conflict",
                                               "self", "cls"))
 
 

@@ -1,0 +1,53 @@
+"""Reads of the offline feature: a user's devices, a site's snapshot, the operations held."""
+
+import sqlalchemy as sa
+from sqlalchemy.orm import contains_eager
+
+from inventory.auth.access import authorize, restrict_to_scope
+from inventory.db import db
+from inventory.offline.models import Device, SyncConflict
+from inventory.sites.models import Site
+from inventory.stock import queries as stock
+from inventory.stock.models import Movement, StockItem, Transfer
+from inventory.stocktakes.models import Stocktake
+
+
+def devices(user):
+    """The user's own devices, newest first; an admin's list has everyone's."""
+    query = sa.select(Device).order_by(Device.id.desc())
+    return query if user.role == "admin" else query.where(Device.user_id == user.id)
+
+
+def snapshot(user, site: Site) -> dict:
+    """What a phone keeps of ``site`` to work offline (API.md): its goods on hand, its loans still
+    out, the transfers on their way to it and its stocktakes being counted, with ``position`` —
+    the ledger's last movement when it was read, which grows with every movement anywhere."""
+    authorize(user, "stock.view", site)
+    # Read first: whatever moves while the rest is read has a higher id, so a phone comparing
+    # positions never takes this snapshot for newer than it is.
+    position = db.session.scalar(sa.select(sa.func.max(Movement.id))) or 0
+    items = db.session.scalars(
+        sa.select(StockItem).options(sa.orm.lazyload(StockItem.site))
+        .where(StockItem.site_id == site.id, StockItem.quantity > 0)
+        .order_by(StockItem.material_id, StockItem.expiry_date, StockItem.id)).all()
+    loans = db.session.scalars(stock.loans(user, site=site)).all()
+    incoming = db.session.scalars(
+        sa.select(Transfer).where(Transfer.to_site_id == site.id, Transfer.status == "in_transit")
+        .order_by(Transfer.id)).unique().all()
+    stocktakes = db.session.scalars(
+        sa.select(Stocktake).where(Stocktake.site_id == site.id, Stocktake.status == "counting")
+        .order_by(Stocktake.id)).unique().all()
+    return {"site": site, "position": position, "items": items, "loans": loans,
+            "incoming_transfers": incoming, "stocktakes": stocktakes}
+
+
+def conflicts(user, *, site=None, status=None):
+    """Operations held for a manager at the sites in the user's scope, oldest first."""
+    query = (sa.select(SyncConflict).outerjoin(Site, SyncConflict.site_id == Site.id)
+             .options(contains_eager(SyncConflict.site)).order_by(SyncConflict.id))
+    query = restrict_to_scope(query, user, Site.path)
+    if site is not None:
+        query = query.where(Site.path.startswith(site.path, autoescape=True))
+    if status is not None:
+        query = query.where(SyncConflict.status == status)
+    return query
