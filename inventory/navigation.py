@@ -46,20 +46,22 @@ SITES = Entry("sites.index", _l("站点"), ("sites.",))
 CATALOG = Entry("catalog.index", _l("物资目录"), ("catalog.",))
 USERS = Entry("auth.users", _l("用户"), ("auth.users", "auth.new_user", "auth.edit_user"), "users.manage")
 AUDIT = Entry("audit.index", _l("审计日志"), ("audit.",), "audit.view")
+DEVICES = Entry("offline.devices", _l("离线设备"), ("offline.devices",))
+HELD = Entry("offline.conflicts", _l("离线记录"), ("offline.conflicts",), "sync.resolve")
 MORE = Entry("dashboard.more", _l("更多"), ("dashboard.more",))
 
 # Every role's menu, its most frequent work first; a role's tab bar is its first four, then 更多.
 MENUS: dict[str, tuple[Entry, ...]] = {
     "keeper": (SCAN, ISSUE, RECEIVE, STOCK, HOME, ISSUES, TRANSFERS, INCIDENTS, STOCKTAKES, ALERTS, LEDGER,
-               NORMS, SITES, CATALOG),
-    "dispatcher": (HOME, INCIDENTS, TRANSFERS, STOCK, ALERTS, NORMS, SITES, LEDGER, CATALOG),
+               NORMS, SITES, CATALOG, DEVICES),
+    "dispatcher": (HOME, INCIDENTS, TRANSFERS, STOCK, ALERTS, NORMS, SITES, LEDGER, CATALOG, DEVICES),
     "manager": (HOME, ALERTS, NORMS, STOCK, INCIDENTS, STOCKTAKES, ISSUES, TRANSFERS, LEDGER, SITES, CATALOG,
-                SCAN, AUDIT),
+                SCAN, HELD, AUDIT, DEVICES),
     "admin": (HOME, ALERTS, NORMS, STOCK, INCIDENTS, STOCKTAKES, ISSUES, TRANSFERS, LEDGER, SITES, CATALOG,
-              SCAN, USERS, AUDIT),
+              SCAN, HELD, USERS, AUDIT, DEVICES),
     "auditor": (HOME, STOCKTAKES, STOCK, LEDGER, ALERTS, ISSUES, TRANSFERS, INCIDENTS, NORMS, SITES, CATALOG,
-                SCAN),
-    "viewer": (HOME, INCIDENTS, STOCK, ALERTS, NORMS, SITES, CATALOG, LEDGER, STOCKTAKES),
+                SCAN, DEVICES),
+    "viewer": (HOME, INCIDENTS, STOCK, ALERTS, NORMS, SITES, CATALOG, LEDGER, STOCKTAKES, DEVICES),
 }
 TABS = 4
 

@@ -106,10 +106,13 @@ FORMS = {
     "/incidents/requests/{dispatch_request}/cancel": ["idempotency_key"],
     "/incidents/requests/{dispatch_request}/owner-approvals": ["idempotency_key", "owner", "approved_by",
                                                                "approved_at", "reference"],
+    "/offline/conflicts/{conflict}/resolve": ["idempotency_key", "note", "apply", "reject"],
 }
 # Forms with nothing to type: a button and its CSRF token (logout, deleting a site or a norm).
 BUTTONS = {"/logout", "/sites/<code>/delete", "/norms/<int(max=2147483647):norm_id>/delete"}
-BUTTONS |= {"/incidents/kits/<int(max=2147483647):kit_id>/delete", "/incidents/roads/clear"}
+BUTTONS |= {"/incidents/kits/<int(max=2147483647):kit_id>/delete", "/incidents/roads/clear",
+            "/offline/devices/<int(max=2147483647):device_id>/revoke",
+            "/offline/devices/<int(max=2147483647):device_id>/lost"}
 
 
 def _encoded(fields: dict) -> bytes:
@@ -158,6 +161,13 @@ def test_random_form_input_never_gets_a_500(app, client, login, make_user, manag
         values.update(incident=incident, dispatch_request=dispatch_services.create_request(
             actor=COMMAND_LINE, incident_id=incident,
             data={"to_site": "GT-XB", "lines": [{"material": "WATER", "quantity": 5}]}).id)
+    # An offline issue the server held (a label that exists nowhere), for the manager's decision.
+    held = manager.post("/sync", {"operations": [{
+        "key": "fuzz-held", "seq": 1, "kind": "issue", "recorded_at": clock.now().isoformat(),
+        "body": {"site": "GT-XB", "recipient": {"type": "person", "name": "王"},
+                 "lines": [{"label": "NO-SUCH-LABEL", "quantity": 1}]}}]}).json["results"]
+    assert held[0]["status"] == "conflict", held
+    values["conflict"] = manager.get("/sync/conflicts").json["items"][0]["id"]
     make_user("viewer", username="fuzzed")
     login(make_user("admin"))
     answered = set()  # forms that got past the request checks to their own validation

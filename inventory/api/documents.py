@@ -4,6 +4,7 @@ import re
 
 from flask import g, request
 from flask_babel import gettext as _
+from flask_login import current_user
 
 from inventory.api.core import MAX_ID, choice_arg, flag_arg, json_body, scoped_site
 from inventory.api.routes import SITE, Body, Page, choice, flag, query, route
@@ -29,7 +30,13 @@ def _id_number(issue: Issue) -> str:
     """The recipient's ID number: in full for those who issue goods at the issue's site (they
     check it against the card), masked for everyone else as the printed slip shows it."""
     number = issue.recipient_id_number
-    return number if can(g.api_user, "stock.issue", issue.site) else mask_id_number(number)
+    return number if can(_viewer(), "stock.issue", issue.site) else mask_id_number(number)
+
+
+def _viewer():
+    """Whom an answer is for: the API's caller; on a page — a manager applying an operation a
+    sync held (offline/views.py) — the user signed in."""
+    return g.api_user if "api_user" in g else current_user
 
 
 ISSUE_ANSWER = Shape({

@@ -3,6 +3,7 @@
 import datetime as dt
 
 import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from inventory import clock
@@ -12,12 +13,19 @@ from inventory.sites.models import Site
 
 # A device unused this long is expired: its token answers 401 until the keeper registers again.
 DEVICE_IDLE_DAYS = 30
-DEVICE_STATUSES = ("active", "expired", "revoked", "lost")
-SYNC_KINDS = ("receipt", "issue", "return", "transfer_receive", "count", "adjustment")
-# Why an operation is held: the books had less than was handed out; its label is unknown or the
-# item moved; the keeper may no longer do it there; the phone was reported lost.
-CONFLICT_REASONS = ("stock_short", "unknown_label", "rights", "lost_device")
-CONFLICT_STATUSES = ("open", "applied", "rejected")
+DEVICE_STATUS_NAMES = {"active": _l("使用中"), "expired": _l("已过期"), "revoked": _l("已注销"),
+                       "lost": _l("已挂失")}
+DEVICE_STATUSES = tuple(DEVICE_STATUS_NAMES)
+SYNC_KIND_NAMES = {"receipt": _l("入库"), "issue": _l("发放"), "return": _l("归还"),
+                   "transfer_receive": _l("调拨收货"), "count": _l("盘点清点"), "adjustment": _l("调整")}
+SYNC_KINDS = tuple(SYNC_KIND_NAMES)
+# Why an operation is held: the books had less than was handed out; its label exists nowhere;
+# the keeper's rights changed after they recorded it; the phone was reported lost.
+CONFLICT_REASON_NAMES = {"stock_short": _l("账面库存不足"), "unknown_label": _l("标签不存在"),
+                         "rights": _l("权限已变更"), "lost_device": _l("设备已挂失")}
+CONFLICT_REASONS = tuple(CONFLICT_REASON_NAMES)
+CONFLICT_STATUS_NAMES = {"open": _l("待处理"), "applied": _l("已入账"), "rejected": _l("已驳回")}
+CONFLICT_STATUSES = tuple(CONFLICT_STATUS_NAMES)
 
 
 class Device(db.Model):

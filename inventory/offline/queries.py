@@ -51,3 +51,26 @@ def conflicts(user, *, site=None, status=None):
     if status is not None:
         query = query.where(SyncConflict.status == status)
     return query
+
+
+def recorded_lines(kind: str, body: dict) -> list[str]:
+    """What a held operation recorded, a line each as the conflicts page shows it: the label (or
+    material, loan line or transfer line) and the quantity, change or count. The body is as the
+    phone sent it, so anything may be missing."""
+    lines = body.get("lines") if kind not in ("adjustment", "count") else [body]
+    shown = []
+    for line in lines if isinstance(lines, list) else []:
+        if not isinstance(line, dict):
+            continue
+        named = (str(line[name]) for name in ("label", "material", "issue_line", "line") if line.get(name))
+        what = next(named, "—")
+        if "quantity" in line:
+            what += f" × {line['quantity']}"
+        elif "delta" in line:
+            what += f" {line['delta']:+d}" if isinstance(line["delta"], int) else f" {line['delta']}"
+        elif "counted" in line:
+            what += f" = {line['counted']}"
+        elif "received" in line:
+            what += f" → {line['received']}"
+        shown.append(what)
+    return shown

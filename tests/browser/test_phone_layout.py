@@ -23,8 +23,9 @@ PAGES = ["/", "/more", "/scan", "/stock/", "/stock/summary", "/stock/issue", "/s
          "/stock/issues", "/stock/loans", "/stock/transfers", "/stock/transfers/new", "/stock/ledger",
          "/alerts/", "/norms/shortfalls", "/norms/", "/sites/", "/sites/GT-CG", "/catalog/", "/labels/",
          "/password", "/stocktakes/", "/stocktakes/new", "/incidents/kits", "/incidents/roads",
-         "/stock/issue/queue", "/incidents/", "/incidents/new"]
-MANAGER_PAGES = ["/sites/new", "/norms/new", "/catalog/new", "/audit/", "/incidents/kits/new"]
+         "/stock/issue/queue", "/incidents/", "/incidents/new", "/offline/devices"]
+MANAGER_PAGES = ["/sites/new", "/norms/new", "/catalog/new", "/audit/", "/incidents/kits/new",
+                 "/offline/conflicts"]
 
 # Each visible text's size as the eye sees it: an SVG's text is scaled with its drawing.
 SMALL_TEXT = """() => {

@@ -390,6 +390,12 @@ def calls(w) -> dict[str, list[Call]]:
                             read(f"{api}/events?types=request.created,issue.created", shared=True)],
         "api.complete_recipient": [write(f"{api}/issues/{w.b_issue}/recipient",
                                          {"type": "person", "name": "王"})],
+        # --- 三断 pages: the devices list is the caller's own; B's device, B's held operations
+        "offline.devices": [read("/offline/devices", shared=True)],
+        "offline.revoke_device": [write(f"/offline/devices/{w.b_device}/revoke", {})],
+        "offline.mark_device_lost": [write(f"/offline/devices/{w.b_device}/lost", {})],
+        "offline.conflicts": [read("/offline/conflicts"), read("/offline/conflicts?status=applied")],
+        "offline.resolve_conflict": [form(f"/offline/conflicts/{w.b_conflict}/resolve", note="x", apply="1")],
         # --- 三断: a device is its user's; B's snapshot and held operations are B's; a batch
         # of B's operations from A's keeper is refused operation by operation
         "api.register_device": [write(f"{api}/devices", {"name": "入侵"}, own=("devices", "audit_log"))],

@@ -113,7 +113,8 @@ def _refusals_are_about_scope(app, world, token_for) -> list[str]:
     for endpoint, requests in calls(world).items():
         if endpoint.startswith(("auth.", "audit.", "catalog.", "norms.", "stocktakes.variance_sheet")) \
                 or endpoint in ("sites.new", "stocktakes.new", "dispatch.new", "dispatch.edit",
-                                "dispatch.new_kit", "dispatch.edit_kit", "api.list_conflicts"):
+                                "dispatch.new_kit", "dispatch.edit_kit", "api.list_conflicts",
+                                "offline.conflicts"):
             # No keeper manages users, the catalog or the norms, adds sites, opens stocktakes or
             # sees their books (the 差异表), opens or edits incidents, edits relief kits, or
             # decides what becomes of offline operations the server held.
