@@ -47,6 +47,9 @@ def _authenticate():
     if user is None:
         raise Unauthorized(_("缺少或无效的访问令牌"))
     g.api_user = user
+    if getattr(user, "device_lost", False) and request.endpoint != "api.sync_operations":
+        # A phone reported lost may only hand in what it holds (held for review), and is wiped.
+        raise Unauthorized(_("设备已挂失，请联系管理员"))
 
 
 @api.after_request

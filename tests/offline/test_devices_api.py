@@ -74,6 +74,12 @@ def test_a_lost_device_is_wiped_at_its_next_contact_and_what_it_sends_is_held(cl
     assert keeper.get(f"/stock/{item['label']}").json["quantity"] == 10  # nothing applied
     [held] = admin.get("/sync/conflicts").json["items"]
     assert (held["reason"], held["device"], held["site"]) == ("lost_device", "张三的手机", "GT-XB")
+    # Whoever holds it now can do nothing else with it, and is told to clear it again.
+    for refused in (phone.get("/me"), phone.get("/sites/GT-XB/snapshot"),
+                    phone.post("/issues", {"site": "GT-XB", "recipient": {"type": "person", "name": "王"},
+                                           "lines": [{"label": item["label"], "quantity": 1}]})):
+        assert refused.status_code == 401 and refused.headers["Clear-Site-Data"] == '"cache", "storage"'
+    assert keeper.get(f"/stock/{item['label']}").json["quantity"] == 10
 
 
 def test_device_names_are_checked(keeper):
