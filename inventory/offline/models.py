@@ -20,9 +20,11 @@ SYNC_KIND_NAMES = {"receipt": _l("入库"), "issue": _l("发放"), "return": _l(
                    "transfer_receive": _l("调拨收货"), "count": _l("盘点清点"), "adjustment": _l("调整")}
 SYNC_KINDS = tuple(SYNC_KIND_NAMES)
 # Why an operation is held: the books had less than was handed out; its label exists nowhere;
-# the keeper's rights changed after they recorded it; the phone was reported lost.
+# the keeper's rights changed after they recorded it; the phone was reported lost; a count was
+# made against a snapshot the item has moved since.
 CONFLICT_REASON_NAMES = {"stock_short": _l("账面库存不足"), "unknown_label": _l("标签不存在"),
-                         "rights": _l("权限已变更"), "lost_device": _l("设备已挂失")}
+                         "rights": _l("权限已变更"), "lost_device": _l("设备已挂失"),
+                         "snapshot_moved": _l("清点后账面已变动")}
 CONFLICT_REASONS = tuple(CONFLICT_REASON_NAMES)
 CONFLICT_STATUS_NAMES = {"open": _l("待处理"), "applied": _l("已入账"), "rejected": _l("已驳回")}
 CONFLICT_STATUSES = tuple(CONFLICT_STATUS_NAMES)

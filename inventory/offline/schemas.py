@@ -13,6 +13,9 @@ OPERATION = Object({
     "kind": String(max_length=20, choices=SYNC_KINDS, required=True),
     "body": AnyObject(required=True, description="对应接口的请求体"),
     "recorded_at": DateTime(required=True, description="手机上记录的时间"),
+    "position": Integer(minimum=0, maximum=2**63 - 1,
+                        description="记录时所依据快照的台账位置（snapshot 的 position）；盘点清点带上它，"
+                                    "物品此后有变动时该记录待管理员确认"),
 })
 SYNC = Object({"operations": Array(AnyObject(), max_items=MAX_OPERATIONS, min_items=1, required=True)})
 

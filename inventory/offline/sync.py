@@ -3,11 +3,11 @@ its own transaction through the service its endpoint calls, and under its key, s
 applied at most once whichever way it arrives (here, or the endpoint's own Idempotency-Key).
 
 What cannot be applied as it stands is never dropped: goods handed out that the books did not
-have, a label the server does not know, rights that changed since it was recorded, anything a
-lost phone sends — each is held as a SyncConflict for a manager, who applies it with the count
-correction that makes it possible, or rejects it. Later operations on the same goods in the
-same batch wait (``deferred``) rather than fail against a state the keeper never saw; one bad
-record never blocks the others.
+have, a label the server does not know, rights that changed since it was recorded, a count made
+against a snapshot the item has moved since, anything a lost phone sends — each is held as a
+SyncConflict for a manager, who applies it (with the count correction that makes it possible)
+or rejects it. Later operations on the same goods in the same batch wait (``deferred``) rather
+than fail against a state the keeper never saw; one bad record never blocks the others.
 """
 
 from collections.abc import Callable
@@ -36,7 +36,7 @@ from inventory.offline.models import SyncConflict
 from inventory.offline.schemas import OPERATION, RESOLUTION, SYNC
 from inventory.sites.models import Site
 from inventory.stock import services as stock
-from inventory.stock.models import Issue, StockItem, Transfer
+from inventory.stock.models import Issue, Movement, StockItem, Transfer
 from inventory.stocktakes.models import Stocktake
 from inventory.validation import load
 
@@ -141,6 +141,11 @@ def _apply(actor, raw: dict, kinds: dict[str, Kind], waiting: set[str]) -> dict:
     if getattr(actor, "device_lost", False):
         return _hold(actor, operation, "lost_device",
                      {"code": "forbidden", "message": _("设备已挂失，记录待管理员审核")}, waiting)
+    if kind_name == "count" and _moved_since(labels, operation.get("position")):
+        # The count is measured against the books as they are when it is booked: they moved
+        # after the keeper counted, so what was counted and what the books say no longer match.
+        return _hold(actor, operation, "snapshot_moved", {"code": "snapshot_moved", "message": _(
+            "清点后该物资的账面已有变动：请复盘，或由管理员确认后入账")}, waiting)
     try:
         _status, answer = once(user=actor, key=key, digest=digest,
                                work=lambda: (kind.status, kind.answer(kind.run(actor, body))))
@@ -176,6 +181,15 @@ def _result(key, status: str, *, detail=None, answer=None) -> dict:
 def _any_exists(labels: set[str]) -> bool:
     return bool(labels) and db.session.scalar(
         sa.select(StockItem.id).where(StockItem.label.in_(sorted(labels))).limit(1)) is not None
+
+
+def _moved_since(labels: set[str], position: int | None) -> bool:
+    """Whether any of these labels' items has a movement after ledger position ``position``."""
+    if position is None or not labels:
+        return False
+    return db.session.scalar(
+        sa.select(Movement.id).join(StockItem, Movement.item_id == StockItem.id)
+        .where(StockItem.label.in_(sorted(labels)), Movement.id > position).limit(1)) is not None
 
 
 def _rights_changed_since(user, moment) -> bool:

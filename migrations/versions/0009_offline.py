@@ -51,7 +51,7 @@ def upgrade():
     sa.Column('resolved_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('note', sa.String(length=500), nullable=False),
     sa.CheckConstraint("kind IN ('receipt', 'issue', 'return', 'transfer_receive', 'count', 'adjustment')", name=op.f('ck_sync_conflicts_kind')),
-    sa.CheckConstraint("reason IN ('stock_short', 'unknown_label', 'rights', 'lost_device')", name=op.f('ck_sync_conflicts_reason')),
+    sa.CheckConstraint("reason IN ('stock_short', 'unknown_label', 'rights', 'lost_device', 'snapshot_moved')", name=op.f('ck_sync_conflicts_reason')),
     sa.CheckConstraint("status IN ('open', 'applied', 'rejected')", name=op.f('ck_sync_conflicts_status')),
     sa.ForeignKeyConstraint(['device_id'], ['devices.id'], name=op.f('fk_sync_conflicts_device_id_devices'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['resolved_by_id'], ['users.id'], name=op.f('fk_sync_conflicts_resolved_by_id_users')),

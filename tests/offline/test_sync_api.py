@@ -205,3 +205,30 @@ def test_a_held_operation_sent_since_through_its_endpoint_is_applied_once_and_no
                             {"action": "apply_with_correction", "note": "已由保管员补交"})
     assert resolved.status_code == 200 and resolved.json["status"] == "applied"
     assert movements(app) == before and quantity(keeper, water) == 7
+
+
+def test_a_count_made_offline_is_booked_unless_the_item_moved_after_the_snapshot_it_was_made_on(
+        app, client, keeper, manager, today):
+    from inventory.stocktakes.models import quarter_of
+
+    water = receive(keeper, quantity=10)["items"][0]["label"]
+    tent = receive(keeper, material="TENT", quantity=4)["items"][0]["label"]
+    stocktake = manager.post("/stocktakes", {"site": "GT-XB", "period": quarter_of(today)}).json
+    _device, phone = register(client, keeper)
+    snapshot = phone.get("/sites/GT-XB/snapshot").json
+    assert [s["id"] for s in snapshot["stocktakes"]] == [stocktake["id"]]
+    position = snapshot["position"]
+    counts = [{**operation("count", {"stocktake": stocktake["id"], "label": label, "counted": counted},
+                          seq=seq), "position": position}
+              for seq, (label, counted) in enumerate(((water, 9), (tent, 4)), start=1)]
+    receive(keeper, quantity=1, lot=None)  # the water moves after the snapshot, the tents do not
+    results = sync(phone, *counts)
+    assert [r["status"] for r in results] == ["conflict", "applied"]
+    assert results[0]["detail"]["code"] == "snapshot_moved" and results[1]["answer"]["counted"] == 4
+    [held] = manager.get("/sync/conflicts").json["items"]
+    assert held["reason"] == "snapshot_moved"
+    assert manager.post(f"/sync/conflicts/{held['id']}/resolve",
+                        {"action": "apply_with_correction", "note": "已复核"}).status_code == 200
+    lines = {line["label"]: line for line in manager.get(f"/stocktakes/{stocktake['id']}").json["lines"]}
+    assert (lines[water]["counted"], lines[tent]["counted"]) == (9, 4)
+    assert quantity(keeper, water) == 11  # a count moves nothing until the stocktake is approved
