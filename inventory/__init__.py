@@ -67,13 +67,14 @@ def register_blueprints(app: Flask) -> None:
     from inventory.dispatch.views import blueprint as dispatch
     from inventory.labels.views import blueprint as labels
     from inventory.norms.views import blueprint as norms
+    from inventory.offline.shell import blueprint as shell
     from inventory.offline.views import blueprint as offline
     from inventory.sites.views import blueprint as sites
     from inventory.stock.views import blueprint as stock
     from inventory.stocktakes.views import blueprint as stocktakes
 
     for blueprint in (auth, dashboard, alerts, stock, stocktakes, dispatch, labels, norms, sites, catalog,
-                      audit, offline):
+                      audit, offline, shell):
         app.register_blueprint(blueprint)
     # The API authenticates with bearer tokens only, never cookies, so CSRF cannot reach it.
     csrf.exempt(api)

@@ -1,14 +1,14 @@
 """The offline feature's pages: a user's registered phones, and the operations a sync held for a
 manager to apply with a correction or reject."""
 
-from flask import Blueprint, render_template, request, url_for
+from flask import Blueprint, g, jsonify, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from inventory.api.offline import KINDS
 from inventory.auth.access import authorize
 from inventory.db import db
-from inventory.errors import InsufficientStock, InvalidState, ValidationError
+from inventory.errors import BadRequest, InsufficientStock, InvalidState, ValidationError
 from inventory.forms import ConfirmForm, page_number, press
 from inventory.offline import queries, services, sync
 from inventory.offline.forms import ResolutionForm
@@ -27,6 +27,23 @@ def devices():
     newest first; revoke one, or, as an admin, report one lost."""
     page = db.paginate(queries.devices(current_user), page=page_number(), per_page=PER_PAGE, error_out=False)
     return render_template("offline/devices.html", page=page, confirm=ConfirmForm())
+
+
+@blueprint.post("/devices/new")
+@login_required
+def register_device():
+    """登记本机, for the devices page's script: the phone's token as JSON, which the script keeps in
+    the phone's IndexedDB (never shown), with the user and the sites the offline app works at."""
+    if g.get("form_expired"):  # a page left open past its token's life: refused as a button is
+        raise BadRequest()
+    try:
+        token, device = services.register_device(actor=current_user,
+                                                 data={"name": (request.form.get("name") or "").strip()})
+    except ValidationError as error:
+        return jsonify(error={"code": error.code, "message": "；".join(error.details.values()),
+                              "details": error.details}), 422
+    return jsonify(id=device.id, name=device.name, token=token, expires_at=device.expires_at.isoformat(),
+                   user=current_user.username, sites=[site.code for site in current_user.sites]), 201
 
 
 @blueprint.post("/devices/<int(max=2147483647):device_id>/revoke")

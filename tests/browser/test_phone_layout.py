@@ -23,7 +23,8 @@ PAGES = ["/", "/more", "/scan", "/stock/", "/stock/summary", "/stock/issue", "/s
          "/stock/issues", "/stock/loans", "/stock/transfers", "/stock/transfers/new", "/stock/ledger",
          "/alerts/", "/norms/shortfalls", "/norms/", "/sites/", "/sites/GT-CG", "/catalog/", "/labels/",
          "/password", "/stocktakes/", "/stocktakes/new", "/incidents/kits", "/incidents/roads",
-         "/stock/issue/queue", "/incidents/", "/incidents/new", "/offline/devices"]
+         "/stock/issue/queue", "/incidents/", "/incidents/new", "/offline/devices",
+         "/offline/app"]
 MANAGER_PAGES = ["/sites/new", "/norms/new", "/catalog/new", "/audit/", "/incidents/kits/new",
                  "/offline/conflicts"]
 

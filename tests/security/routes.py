@@ -18,6 +18,10 @@ PUBLIC = {
     "auth.login": "the way in; refusals and throttling in tests/auth/test_login.py",
     "api.issue_token": "the API's way in; wrong credentials answer 401 (tests/api)",
     "api.openapi_document": "describes the API (API.md) and holds no data",
+    "shell.app": "the offline app's shell: no user's data and no CSRF token — the phone's IndexedDB fills "
+                 "it in; it must open after 72 hours offline, signed in or not (tests/offline)",
+    "shell.service_worker": "the service worker's script: a list of the shell's static files",
+    "shell.manifest": "the web manifest: names and icons",
 }
 # Endpoints that act on the caller's own session and on nothing else.
 OWN_SESSION = {
@@ -392,6 +396,8 @@ def calls(w) -> dict[str, list[Call]]:
                                          {"type": "person", "name": "王"})],
         # --- 三断 pages: the devices list is the caller's own; B's device, B's held operations
         "offline.devices": [read("/offline/devices", shared=True)],
+        "offline.register_device": [write("/offline/devices/new", {"name": "入侵"},
+                                          own=("devices", "audit_log"))],
         "offline.revoke_device": [write(f"/offline/devices/{w.b_device}/revoke", {})],
         "offline.mark_device_lost": [write(f"/offline/devices/{w.b_device}/lost", {})],
         "offline.conflicts": [read("/offline/conflicts"), read("/offline/conflicts?status=applied")],
