@@ -18,6 +18,7 @@ from flask_babel import gettext as _
 from sqlalchemy.exc import IntegrityError
 
 from inventory import clock
+from inventory.attribution import credential
 from inventory.audit.models import AuditEntry
 from inventory.audit.services import record_updated
 from inventory.auth.access import authorize
@@ -141,9 +142,10 @@ def _apply(actor, raw: dict, kinds: dict[str, Kind], waiting: set[str]) -> dict:
     if getattr(actor, "device_lost", False):
         return _hold(actor, operation, "lost_device",
                      {"code": "forbidden", "message": _("设备已挂失，记录待管理员审核")}, waiting)
-    if kind_name == "count" and _moved_since(labels, operation.get("position")):
+    if kind_name == "count" and _moved_since(labels, operation.get("position"), actor):
         # The count is measured against the books as they are when it is booked: they moved
-        # after the keeper counted, so what was counted and what the books say no longer match.
+        # after the snapshot, other than by this phone, so they are no longer what it counted
+        # against.
         return _hold(actor, operation, "snapshot_moved", {"code": "snapshot_moved", "message": _(
             "清点后该物资的账面已有变动：请复盘，或由管理员确认后入账")}, waiting)
     try:
@@ -183,13 +185,17 @@ def _any_exists(labels: set[str]) -> bool:
         sa.select(StockItem.id).where(StockItem.label.in_(sorted(labels))).limit(1)) is not None
 
 
-def _moved_since(labels: set[str], position: int | None) -> bool:
-    """Whether any of these labels' items has a movement after ledger position ``position``."""
+def _moved_since(labels: set[str], position: int | None, actor) -> bool:
+    """Whether any of these labels' items has a movement after ledger position ``position`` that
+    the actor's phone did not make itself (those it knows of: they were in its outbox)."""
     if position is None or not labels:
         return False
+    own = credential(actor)
     return db.session.scalar(
         sa.select(Movement.id).join(StockItem, Movement.item_id == StockItem.id)
-        .where(StockItem.label.in_(sorted(labels)), Movement.id > position).limit(1)) is not None
+        .where(StockItem.label.in_(sorted(labels)), Movement.id > position,
+               *(() if own is None else (sa.or_(Movement.credential.is_(None), Movement.credential != own),)))
+        .limit(1)) is not None
 
 
 def _rights_changed_since(user, moment) -> bool:

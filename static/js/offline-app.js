@@ -62,14 +62,13 @@
       age.className = "status age-stale";
     }
     const records = await db.getAllFromIndex("outbox", "seq");
-    const open = records.filter((r) => r.status === "pending" || r.status === "deferred");
-    $("[data-pending]").textContent = String(open.length);
+    $("[data-pending]").textContent = String(
+      records.filter((r) => r.status === "pending" || r.status === "deferred").length);
     $("[data-outbox-empty]").hidden = records.length > 0;
     $("[data-outbox]").replaceChildren(...records.slice().reverse().map((record) => {
       const item = document.createElement("li");
-      const line = record.body.lines[0];
       item.dataset.status = record.status;
-      item.textContent = `发放 ${line.label} × ${line.quantity} · ${record.body.recipient.name} · `;
+      item.textContent = `${describe(record)} · `;
       const badge = document.createElement("span");
       badge.className = `status outbox-${record.status}`;
       badge.textContent = STATUS_NAMES[record.status] || record.status;
@@ -77,7 +76,19 @@
       if (record.detail) item.append(` ${record.detail}`);
       return item;
     }));
+    const stocktakes = $("[data-stocktakes]");
+    const open = snapshot ? snapshot.stocktakes : [];
+    $("[data-count-form]").hidden = open.length === 0;
+    if (stocktakes.options.length !== open.length) {
+      stocktakes.replaceChildren(...open.map((entry) => new Option(`${entry.number}（${entry.period}）`, entry.id)));
+    }
     await showProjected();
+  }
+
+  function describe(record) {
+    if (record.kind === "count") return `盘点 ${record.body.label} = ${record.body.counted}`;
+    const line = record.body.lines[0];
+    return `发放 ${line.label} × ${line.quantity} · ${record.body.recipient.name}`;
   }
 
   // Projected stock = snapshot − records not yet sent: advice, never a block.
@@ -103,43 +114,72 @@
 
   // --- recording -----------------------------------------------------------------------------
 
-  async function record(event) {
-    event.preventDefault();
-    const form = event.target;
+  // Keep one operation in the outbox with its key and the device's next sequence number; answer
+  // only once the IndexedDB transaction has completed (then it is "已记录").
+  async function keep(kind, operationBody, site) {
     const db = await store;
-    const device = await db.get("device", "current");
-    const snapshot = await db.get("snapshots", form.site.value);
-    const quantity = Number(form.quantity.value);
-    if (!Number.isInteger(quantity) || quantity < 1) return;
+    const snapshot = await db.get("snapshots", site);
     const tx = db.transaction(["device", "outbox"], "readwrite");
     const current = await tx.objectStore("device").get("current");
     current.seq = (current.seq || 0) + 1;
     await tx.objectStore("device").put(current, "current");
     await tx.objectStore("outbox").add({
-      key: uuid(), seq: current.seq, kind: "issue", recorded_at: new Date().toISOString(),
+      key: uuid(), seq: current.seq, kind, body: operationBody, recorded_at: new Date().toISOString(),
       position: snapshot ? snapshot.position : undefined, status: "pending", attempts: 0,
-      body: {site: form.site.value, recipient: {type: "person", name: form.recipient.value.trim()},
-             lines: [{label: form.label.value.trim().toUpperCase(), quantity}]},
     });
-    await tx.done;  // only now is it kept: "已记录"
-    const saved = $("[data-saved]");
-    saved.hidden = false;
-    saved.textContent = "已记录";
-    form.label.value = "";
-    form.quantity.value = "1";
-    form.label.focus();
-    if (device && navigator.storage && navigator.storage.persist && !device.persistAsked) {
-      const persisted = await navigator.storage.persist();
-      $("[data-storage]").textContent = persisted ? "本机存储已设为持久保存" : "浏览器未同意持久保存：请勿清除浏览器数据";
-      // Read and written in one transaction: a save meanwhile may have moved the sequence on.
-      const tx = db.transaction("device", "readwrite");
-      const update = await tx.store.get("current");
-      update.persistAsked = true;
-      await tx.store.put(update, "current");
-      await tx.done;
-    }
+    await tx.done;
+    await askToPersist();
     await render();
     send();
+  }
+
+  async function askToPersist() {
+    const db = await store;
+    const device = await db.get("device", "current");
+    if (device.persistAsked || !navigator.storage || !navigator.storage.persist) return;
+    const persisted = await navigator.storage.persist();
+    $("[data-storage]").textContent = persisted ? "本机存储已设为持久保存" : "浏览器未同意持久保存：请勿清除浏览器数据";
+    // Read and written in one transaction: a save meanwhile may have moved the sequence on.
+    const tx = db.transaction("device", "readwrite");
+    const update = await tx.store.get("current");
+    update.persistAsked = true;
+    await tx.store.put(update, "current");
+    await tx.done;
+  }
+
+  function saved(selector, text) {
+    const message = $(selector);
+    message.hidden = false;
+    message.textContent = text;
+  }
+
+  async function recordIssue(event) {
+    event.preventDefault();
+    const form = event.target;
+    const quantity = Number(form.quantity.value);
+    if (!Number.isInteger(quantity) || quantity < 1) return;
+    const site = form.site.value;
+    const operationBody = {site, recipient: {type: "person", name: form.recipient.value.trim()},
+                           lines: [{label: form.label.value.trim().toUpperCase(), quantity}]};
+    await keep("issue", operationBody, site);
+    form.label.value = "";
+    form.quantity.value = "1";
+    saved("[data-saved]", "已记录");
+    form.label.focus();
+  }
+
+  async function recordCount(event) {
+    event.preventDefault();
+    const form = event.target;
+    const counted = Number(form.counted.value);
+    if (!Number.isInteger(counted) || counted < 0) return;
+    const operationBody = {stocktake: Number(form.stocktake.value), label: form.label.value.trim().toUpperCase(),
+                           counted};
+    await keep("count", operationBody, $("[data-sites]").value);
+    form.label.value = "";
+    form.counted.value = "";
+    saved("[data-counted]", "已记录");
+    form.label.focus();
   }
 
   // --- sending -------------------------------------------------------------------------------
@@ -243,7 +283,9 @@
       // The new version took over because this page said it could: load it.
       navigator.serviceWorker.addEventListener("controllerchange", () => { if (tookOver) location.reload(); });
     }
-    $("[data-issue-form]").addEventListener("submit", record);
+    $("[data-issue-form]").addEventListener("submit", recordIssue);
+    $("[data-count-form]").addEventListener("submit", recordCount);
+    $("[data-count-form]").addEventListener("input", () => { $("[data-counted]").hidden = true; });
     $("[data-issue-form]").addEventListener("input", () => {
       $("[data-saved]").hidden = true;  // "已记录" speaks of the last save, not of what is typed now
       showProjected();

@@ -232,3 +232,20 @@ def test_a_count_made_offline_is_booked_unless_the_item_moved_after_the_snapshot
     lines = {line["label"]: line for line in manager.get(f"/stocktakes/{stocktake['id']}").json["lines"]}
     assert (lines[water]["counted"], lines[tent]["counted"]) == (9, 4)
     assert quantity(keeper, water) == 11  # a count moves nothing until the stocktake is approved
+
+
+def test_a_count_after_the_phones_own_issue_of_the_same_goods_is_booked(app, client, keeper, manager, today):
+    from inventory.stocktakes.models import quarter_of
+
+    water = receive(keeper, quantity=10)["items"][0]["label"]
+    stocktake = manager.post("/stocktakes", {"site": "GT-XB", "period": quarter_of(today)}).json
+    _device, phone = register(client, keeper)
+    position = phone.get("/sites/GT-XB/snapshot").json["position"]
+    handed_out = {**operation("issue", issue_of(water, 3), seq=1), "position": position}
+    counted = {**operation("count", {"stocktake": stocktake["id"], "label": water, "counted": 7}, seq=2),
+               "position": position}
+    # The phone knows of its own issue (it was in its outbox): the books moved only by it.
+    assert [r["status"] for r in sync(phone, handed_out, counted)] == ["applied", "applied"]
+    [line] = [line for line in manager.get(f"/stocktakes/{stocktake['id']}").json["lines"]
+              if line["label"] == water]
+    assert (line["counted"], line["expected"], line["variance"]) == (7, 7, 0)
