@@ -260,6 +260,21 @@
     }
   }
 
+  // A file of the records not yet sent, to keep or hand over when the phone cannot sync (a
+  // revoked token, a phone about to be reset): each record whole, with its key.
+  async function exportWaiting() {
+    const records = await waiting();
+    const file = new Blob([JSON.stringify({exported_at: new Date().toISOString(), operations: records}, null, 1)],
+                          {type: "application/json"});
+    const link = document.createElement("a");
+    link.href = URL.createObjectURL(file);
+    link.download = `待同步记录-${new Date().toISOString().slice(0, 16).replace(/[:T]/g, "")}.json`;
+    document.body.append(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(link.href), 10000);
+  }
+
   // --- updates: never while a form is being filled or records wait -----------------------------
 
   async function offerUpdate() {
@@ -291,6 +306,7 @@
       showProjected();
     });
     $("[data-sync-now]").addEventListener("click", send);
+    $("[data-export]").addEventListener("click", exportWaiting);
     window.addEventListener("online", send);
     window.addEventListener("offline", () => setOnline(false));
     document.addEventListener("visibilitychange", () => { if (document.visibilityState === "visible") send(); });

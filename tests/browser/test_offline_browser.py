@@ -2,6 +2,9 @@
 worker, and with the network gone the page reloads, records issues into the outbox and, once
 the network is back, sends them — each exactly once on the server."""
 
+import json
+from pathlib import Path
+
 import pytest
 import sqlalchemy as sa
 from playwright.sync_api import expect
@@ -24,7 +27,8 @@ def _issues(app) -> list[tuple[str, int]]:
 
 @pytest.fixture
 def keeper_phone(browser):
-    context = browser.new_context(locale="zh-CN", viewport=PHONE, has_touch=True, is_mobile=True)
+    context = browser.new_context(locale="zh-CN", viewport=PHONE, has_touch=True, is_mobile=True,
+                                  accept_downloads=True)
     yield context, context.new_page()
     context.close()
 
@@ -74,6 +78,12 @@ def test_a_keeper_issues_lends_and_counts_offline_through_a_reload_and_the_outbo
     page.click("text=记录清点")
     expect(page.locator("[data-pending]")).to_have_text("5")
     assert _issues(app) == []  # nothing reached the server
+    # What waits can be taken off the phone as a file, each record whole with its key.
+    with page.expect_download() as download:
+        page.click("[data-export]")
+    exported = json.loads(Path(download.value.path()).read_text())
+    assert [record["kind"] for record in exported["operations"]] == ["issue"] * 4 + ["count"]
+    assert len({record["key"] for record in exported["operations"]}) == 5
 
     context.set_offline(False)
     page.click("[data-sync-now]")
