@@ -1,8 +1,24 @@
 """What every answer gets at the edge: NUL refused before any page sees it, security headers."""
 
 from flask import Flask, g, request
+from flask_babel import gettext as _
 
-from inventory.validation import refuse_nul
+from inventory.errors import NotFound, ValidationError
+
+
+def refuse_nul() -> None:
+    """A NUL in the path, a query parameter or a form field is bad input, refused before any lookup.
+
+    PostgreSQL text cannot hold NUL (it raises, which would be a 500), so no code, label or
+    number has one: a path with one names nothing (404), a parameter with one is malformed (422).
+    """
+    if "\x00" in request.path:
+        raise NotFound()
+    bad = {name for values in (request.args, request.form)
+           for name, value in values.items(multi=True) if "\x00" in name + value}
+    if bad:
+        raise ValidationError({name.replace("\x00", "") or "?": _("含有不允许的控制字符")
+                               for name in sorted(bad)})
 
 
 def init_app(app: Flask) -> None:

@@ -11,11 +11,10 @@ import datetime as dt
 import math
 import re
 
-from flask import request
 from flask_babel import gettext as _
 
 from inventory import clock
-from inventory.errors import NotFound, ValidationError
+from inventory.errors import ValidationError
 
 _DIGITS = re.compile(r"[0-9]{1,18}")
 
@@ -440,18 +439,3 @@ def load(spec: Object, data: dict, *, partial=False) -> dict:
         return spec.load(data, partial=partial)
     except Invalid as problem:
         raise ValidationError({"body": str(problem)}) from None
-
-
-def refuse_nul() -> None:
-    """A NUL in the path, a query parameter or a form field is bad input, refused before any lookup.
-
-    PostgreSQL text cannot hold NUL (it raises, which would be a 500), so no code, label or
-    number has one: a path with one names nothing (404), a parameter with one is malformed (422).
-    """
-    if "\x00" in request.path:
-        raise NotFound()
-    bad = {name for values in (request.args, request.form)
-           for name, value in values.items(multi=True) if "\x00" in name + value}
-    if bad:
-        raise ValidationError({name.replace("\x00", "") or "?": _("含有不允许的控制字符")
-                               for name in sorted(bad)})

@@ -195,7 +195,7 @@ def test_random_form_input_never_gets_a_500(app, client, login, make_user, manag
 
 def test_random_login_input_never_gets_a_500(app, manager):
     # Found by this test: a NUL in the login name reached the login-failure query, which
-    # PostgreSQL refuses; every page now refuses a NUL in its input first (validation.refuse_nul).
+    # PostgreSQL refuses; every page now refuses a NUL in its input first (security.refuse_nul).
     anonymous = app.test_client()
 
     @settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))

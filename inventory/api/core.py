@@ -14,8 +14,9 @@ from inventory.db import db
 from inventory.errors import BadRequest, NotFound, Unauthorized, UnsupportedMediaType, ValidationError
 from inventory.extensions import idempotency
 from inventory.offline.services import user_for_device_token
+from inventory.security import refuse_nul
 from inventory.sites.models import Site
-from inventory.validation import listing, refuse_nul
+from inventory.validation import listing
 
 api = Blueprint("api", __name__, url_prefix="/api/v1")
 

@@ -11,6 +11,7 @@
   const AMBER_H = 12, RED_H = 72;    // snapshot age colours
   const body = document.body;
   const $ = (selector) => document.querySelector(selector);
+  const TOKEN_REFUSED = "本机令牌已失效：请重新登录并登记本机，记录仍保留在本机";
   const STATUS_NAMES = {pending: "待同步", deferred: "稍后重试", done: "已入账", held: "待审核",
                         rejected: "已驳回"};
   let sending = false;
@@ -206,7 +207,7 @@
           return;
         }
         if (response.status === 401) {
-          setOnline(true, "本机令牌已失效：请重新登录并登记本机，记录仍保留在本机");
+          setOnline(true, TOKEN_REFUSED);
           return;
         }
         if (!response.ok) {
@@ -249,7 +250,7 @@
         return;
       }
       if (response.status === 401) {
-        setOnline(true, "本机令牌已失效：请重新登录并登记本机，记录仍保留在本机");
+        setOnline(true, TOKEN_REFUSED);
         return;
       }
       setOnline(true);
