@@ -341,6 +341,7 @@ def _demo_sample(app, headers) -> dict:
                                                                              Incident.id)),
             "request_id": first(DispatchRequest.id),
             "kit_id": first(Kit.id),  # the demo's relief kits
+            "form": "return",  # a paper form (offline/paper.py): the demo's loans out
         }
 
 

@@ -105,6 +105,7 @@ ROUTE_VALUES = {
     "api.list_requests": {"incident_id": "incident"},
     "api.get_request": {"request_id": "request"},
     "api.site_snapshot": {"code": "site"},
+    "offline.paper_form": {"code": "site", "form": "paper_form", "stocktake": "stocktake"},
     "dispatch.edit": {"incident_id": "incident"},
     "dispatch.screen": {"incident_id": "incident"},
     "dispatch.live": {"incident_id": "incident"},
@@ -212,7 +213,7 @@ def grow(app, api, make_user, water: str, tag: str, n: int, today: dt.date) -> d
             "material": "WATER", "category": "1-05", "norm": norm["id"], "username": "root",
             "issue": issue["number"], "return": returned["number"], "transfer": transfer["number"],
             "receipt": receipt["number"], "stocktake": stocktake["id"], "incident": incident, "kit": kit,
-            "request": request}
+            "request": request, "paper_form": "count"}
 
 
 def _rules(app) -> dict[str, str]:

@@ -63,7 +63,7 @@ class LabelText:
     code: str
 
 
-def _register_font() -> None:
+def register_font() -> None:
     if FONT in pdfmetrics.getRegisteredFontNames():
         return
     for path in FONT_FILES:
@@ -146,7 +146,7 @@ def wrap(text: str, width: float, size: float, *, split_runs: bool = False) -> l
     """Break ``text`` into lines of at most ``width`` at ``size``, only where a line may break
     (see ``runs``): a run wider than the line stands on a line of its own, too wide, unless
     ``split_runs`` lets it break between characters as a last resort."""
-    _register_font()
+    register_font()
     return _lines(_measured(text), width / size, split_runs=split_runs)
 
 
@@ -157,7 +157,7 @@ def _widest(lines: list[str]) -> float:
 def fit(text: str, width: float, size: float, max_lines: int) -> tuple[list[str], float]:
     """The largest size (down to half) at which ``text`` wraps into ``max_lines`` lines none
     wider than ``width``. Never cut: at half size a run still too wide breaks between characters."""
-    _register_font()
+    register_font()
     pieces = _measured(text)
     for step in range(11):
         trial = size * (1 - step * 0.05)
@@ -167,7 +167,7 @@ def fit(text: str, width: float, size: float, max_lines: int) -> tuple[list[str]
     return _lines(pieces, width / (size * 0.5), split_runs=True), size * 0.5
 
 
-def _draw_qr(canvas: Canvas, matrix, x: float, y: float, size: float) -> None:
+def draw_qr(canvas: Canvas, matrix, x: float, y: float, size: float) -> None:
     """The QR as one filled path: each row's dark modules merged into runs."""
     border = 2  # modules of quiet zone inside ``size``; the label's own margin adds to it
     module = size / (len(matrix) + 2 * border)
@@ -187,7 +187,7 @@ def _draw_qr(canvas: Canvas, matrix, x: float, y: float, size: float) -> None:
 def _draw_label(canvas: Canvas, layout: Layout, text: LabelText, matrix, x: float, y: float) -> None:
     pad = 1.5 * mm
     qr_size = min(layout.qr_size, layout.label_height - 2 * pad)
-    _draw_qr(canvas, matrix, x + pad, y + (layout.label_height - qr_size) / 2, qr_size)
+    draw_qr(canvas, matrix, x + pad, y + (layout.label_height - qr_size) / 2, qr_size)
     left = x + pad + qr_size + 1 * mm
     width = x + layout.label_width - pad - left
     top = y + layout.label_height - pad
@@ -219,7 +219,7 @@ def render(labels: list[LabelText], layout_name: str = "a4", start: int = 1) -> 
     layout = LAYOUTS[layout_name]
     if not 1 <= start <= layout.per_page:
         raise ValueError(f"start cell {start} is not one of 1..{layout.per_page}")
-    _register_font()
+    register_font()
     buffer = io.BytesIO()
     canvas = Canvas(buffer, pagesize=(layout.page_width, layout.page_height), pageCompression=1)
     canvas.setTitle("应急物资标签")

@@ -2,9 +2,10 @@
 read), error correction M exactly (ECOSYSTEM.md §4). Payloads are ASCII URLs only."""
 
 import io
+from urllib.parse import urlencode
 
 import segno
-from flask import current_app
+from flask import current_app, request
 
 
 def scan_url(label: str) -> str:
@@ -15,6 +16,13 @@ def scan_url(label: str) -> str:
 def site_scan_url(code: str) -> str:
     """What a storeroom door's QR code says: ``{PUBLIC_BASE_URL}/s/site/{code}``."""
     return f"{current_app.config['PUBLIC_BASE_URL']}/s/site/{code}"
+
+
+def offline_app_url(fields: dict) -> str:
+    """What a paper form's row says: the offline app's address with the row's fields after the
+    ``#`` (never sent to the server), ``{PUBLIC_BASE_URL}/offline/app#kind=issue&key=…``."""
+    base = current_app.config.get("PUBLIC_BASE_URL") or request.host_url.rstrip("/")
+    return f"{base}/offline/app#{urlencode(fields)}"
 
 
 def make(payload: str) -> segno.QRCode:

@@ -10,14 +10,21 @@ shell must still open. Signed-in pages and the API are never cached by the worke
 import hashlib
 from pathlib import Path
 
-from flask import Blueprint, Response, current_app, render_template, url_for
+from flask import Blueprint, Response, current_app, g, render_template, url_for
+
+from inventory.stock.models import SOURCE_NAMES
 
 blueprint = Blueprint("shell", __name__)
 
-# What the worker precaches besides the shell: every file the shell loads, nothing else.
-STATIC_FILES = ("css/app.css", "js/offline-store.js", "js/offline-app.js", "vendor/idb/umd.js", "img/icon.svg",
+# The shell's scripts, in the order they run; the worker precaches them with every other file
+# the shell loads — the scanner's decoder (1.1 MB of wasm) included, so the camera reads labels
+# with no network — and nothing else.
+SCRIPTS = ("vendor/idb/umd.js", "js/offline-store.js", "js/offline-sync.js",
+           "vendor/barcode-detector/ponyfill.js", "js/scanner.js", "js/offline-app.js")
+STATIC_FILES = (*SCRIPTS, "css/app.css", "vendor/barcode-detector/zxing_reader.wasm", "img/icon.svg",
                 "img/icon-192.png", "img/icon-512.png")
 SHELL_TEMPLATE = "offline/app.html"
+SHELL_PARTS = (SHELL_TEMPLATE, "labels/_camera_messages.html", "offline/sw.js")
 
 
 def _version() -> str:
@@ -27,8 +34,7 @@ def _version() -> str:
         digest = hashlib.sha256()
         static = Path(current_app.static_folder)
         templates = Path(current_app.root_path).parent / "templates"
-        for path in [*(static / name for name in STATIC_FILES), templates / SHELL_TEMPLATE,
-                     templates / "offline/sw.js"]:
+        for path in [*(static / name for name in STATIC_FILES), *(templates / name for name in SHELL_PARTS)]:
             digest.update(path.read_bytes())
         version = current_app.extensions["offline_version"] = digest.hexdigest()[:16]
     return version
@@ -42,8 +48,9 @@ def precached() -> list[str]:
 
 @blueprint.get("/offline/app")
 def app():
-    """离线工作: the keeper's offline pages (record issues, see the outbox, sync)."""
-    return render_template(SHELL_TEMPLATE, version=_version())
+    """离线工作: the keeper's offline pages (issue or lend, take back, receive, count; the outbox)."""
+    g.camera = True  # the page scans (security.py: the camera and the QR decoder's WebAssembly)
+    return render_template(SHELL_TEMPLATE, version=_version(), scripts=SCRIPTS, sources=SOURCE_NAMES)
 
 
 @blueprint.get("/sw.js")

@@ -49,6 +49,22 @@ document.addEventListener("DOMContentLoaded", () => {
     });
   });
 
+  // Signing out never touches the phone's offline records (they are the device's, not the
+  // session's), but a keeper about to hand the phone on should sync or export them first.
+  document.querySelectorAll("form[data-logout]").forEach((form) => {
+    form.addEventListener("submit", async (event) => {
+      if (form.dataset.checked) return;
+      event.preventDefault();
+      const waiting = await offlineRecordsWaiting();
+      if (waiting && !window.confirm(form.dataset.logout.replace("{n}", String(waiting)))) {
+        window.location.href = form.dataset.offlineApp;
+        return;
+      }
+      form.dataset.checked = "1";
+      form.requestSubmit();
+    }, true);
+  });
+
   // A form is sent once: a second tap on a slow connection must not post it again.
   document.querySelectorAll("form[method=post]").forEach((form) => {
     form.addEventListener("submit", (event) => {
@@ -58,3 +74,27 @@ document.addEventListener("DOMContentLoaded", () => {
     });
   });
 });
+
+// How many records the phone's offline outbox holds unsent (0 when there is no outbox): read
+// without creating the database, which belongs to offline-store.js and its upgrade.
+function offlineRecordsWaiting() {
+  return new Promise((resolve) => {
+    if (!window.indexedDB) { resolve(0); return; }
+    let request;
+    try {
+      request = indexedDB.open("yjwz-offline");
+    } catch (error) { resolve(0); return; }
+    request.onupgradeneeded = () => request.transaction.abort();  // no outbox here: make none
+    request.onerror = () => resolve(0);
+    request.onsuccess = () => {
+      const db = request.result;
+      if (!db.objectStoreNames.contains("outbox")) { db.close(); resolve(0); return; }
+      const all = db.transaction("outbox").objectStore("outbox").getAll();
+      all.onsuccess = () => {
+        db.close();
+        resolve(all.result.filter((record) => record.status === "pending" || record.status === "deferred").length);
+      };
+      all.onerror = () => { db.close(); resolve(0); };
+    };
+  });
+}

@@ -1,58 +1,67 @@
-// 离线工作 (OFFLINE.md §4): the keeper's outbox in IndexedDB, sent by this page — on load, on
-// "online", on becoming visible, every 60 s while records wait, and on 立即同步 — never by
-// Background Sync. Any failed fetch counts as offline: navigator.onLine lies when the server is
-// down. The page holds no user data of its own: the device token, the snapshot and the outbox
-// are the phone's, in IndexedDB ("yjwz-offline"), shared with the devices page that registers.
+// 离线工作 (OFFLINE.md §4): the keeper's pages while the network is gone — issue or lend, take
+// back, receive, count — each saved into the outbox (offline-sync.js) and sent when the server
+// answers: on load, on "online", on becoming visible, every 60 s while records wait, and on
+// 立即同步. The page holds no user data of its own: the device token, the snapshot and the
+// outbox are the phone's, in IndexedDB ("yjwz-offline"), shared with the devices page.
 "use strict";
 
 (function () {
-  const BATCH = 100;                 // operations per POST /sync (API.md)
   const EVERY_MS = 60 * 1000;        // resend while records wait
   const AMBER_H = 12, RED_H = 72;    // snapshot age colours
-  const body = document.body;
-  const $ = (selector) => document.querySelector(selector);
-  const TOKEN_REFUSED = "本机令牌已失效：请重新登录并登记本机，记录仍保留在本机";
+  const KEY = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
   const STATUS_NAMES = {pending: "待同步", deferred: "稍后重试", done: "已入账", held: "待审核",
                         rejected: "已驳回"};
-  let sending = false;
-  let tookOver = false;
-
+  const CONDITIONS = {good: "完好", damaged: "损坏", lost: "丢失"};
+  const $ = (selector, root = document) => root.querySelector(selector);
   const store = window.offlineStore;
+  const outbox = window.offlineSync;
+  const dirty = new Set();           // forms typed into since their last save: no update then
+  let mode = "issue";
+  let paperRow = null;               // a printed row being entered: its key is the record's
+  let tookOver = false;
+  let installPrompt = null;
 
-  function uuid() {
-    if (crypto.randomUUID) return crypto.randomUUID();
-    const bytes = crypto.getRandomValues(new Uint8Array(16));
-    bytes[6] = (bytes[6] & 0x0f) | 0x40; bytes[8] = (bytes[8] & 0x3f) | 0x80;
-    const hex = Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
-    return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+  function form(name) {
+    return $(`[data-form="${name}"]`);
   }
 
   function setOnline(state, message) {
     const banner = $("[data-network]");
     banner.textContent = message || (state ? "已联网" : "离线：记录保存在本机，联网后自动同步");
-    banner.classList.toggle("warn", !state);
+    banner.classList.toggle("warn", !state || Boolean(message));
   }
 
-  async function waiting() {
+  async function current() {
     const db = await store;
-    return (await db.getAllFromIndex("outbox", "seq"))
-      .filter((record) => record.status === "pending" || record.status === "deferred");
+    const device = await db.get("device", "current");
+    const site = $("[data-sites]").value || (device && device.sites[0]);
+    return {db, device, site, snapshot: site ? await db.get("snapshots", site) : undefined};
+  }
+
+  function normalized(text) {
+    return (text || "").trim().toUpperCase().replace(/[\s-]/g, "");
+  }
+
+  function options(select, entries, empty) {
+    const values = entries.map(([value]) => value).join("\n");
+    if (select.dataset.values === values) return;  // unchanged: keep what the keeper chose
+    const chosen = select.value;
+    select.replaceChildren(...entries.map(([value, text]) => new Option(text, value)));
+    select.dataset.values = values;
+    if (entries.some(([value]) => value === chosen)) select.value = chosen;
+    if (empty) empty.hidden = entries.length > 0;
   }
 
   // --- what the page shows -------------------------------------------------------------------
 
   async function render() {
-    const db = await store;
-    const device = await db.get("device", "current");
+    const {db, device, snapshot} = await current();
     $("[data-unregistered]").hidden = Boolean(device);
     $("[data-registered]").hidden = !device;
     if (!device) return;
     $("[data-device]").textContent = `${device.name}（${device.user}）`;
-    const sites = $("[data-sites]");
-    if (sites.options.length !== device.sites.length) {
-      sites.replaceChildren(...device.sites.map((code) => new Option(code, code)));
-    }
-    const snapshot = await db.get("snapshots", sites.value || device.sites[0]);
+    options($("[data-sites]"), device.sites.map((code) => [code, code]));
+    $("[data-last-sync]").textContent = device.lastSync ? new Date(device.lastSync).toLocaleString("zh-CN") : "—";
     const age = $("[data-snapshot-age]");
     if (snapshot) {
       const hours = (Date.now() - Date.parse(snapshot.taken_at)) / 36e5;
@@ -63,75 +72,235 @@
       age.className = "status age-stale";
     }
     const records = await db.getAllFromIndex("outbox", "seq");
-    $("[data-pending]").textContent = String(
-      records.filter((r) => r.status === "pending" || r.status === "deferred").length);
+    $("[data-pending]").textContent = String(records.filter((r) => outbox.OPEN.has(r.status)).length);
     $("[data-outbox-empty]").hidden = records.length > 0;
-    $("[data-outbox]").replaceChildren(...records.slice().reverse().map((record) => {
-      const item = document.createElement("li");
-      item.dataset.status = record.status;
-      item.textContent = `${describe(record)} · `;
-      const badge = document.createElement("span");
-      badge.className = `status outbox-${record.status}`;
-      badge.textContent = STATUS_NAMES[record.status] || record.status;
-      item.append(badge);
-      if (record.detail) item.append(` ${record.detail}`);
-      return item;
-    }));
-    const stocktakes = $("[data-stocktakes]");
-    const open = snapshot ? snapshot.stocktakes : [];
-    $("[data-count-form]").hidden = open.length === 0;
-    if (stocktakes.options.length !== open.length) {
-      stocktakes.replaceChildren(...open.map((entry) => new Option(`${entry.number}（${entry.period}）`, entry.id)));
+    $("[data-outbox]").replaceChildren(...records.slice().reverse().map(outboxEntry));
+    document.querySelectorAll("[data-mode]").forEach((button) => {
+      button.setAttribute("aria-pressed", String(button.dataset.mode === mode));
+    });
+    form("issue").hidden = mode !== "issue";
+    form("return").hidden = mode !== "return";
+    $("[data-form-group=receive]").hidden = mode !== "receive";
+    form("count").hidden = mode !== "count";
+    const stocktakes = snapshot ? snapshot.stocktakes.map((entry) => [String(entry.id), `${entry.number}（${entry.period}）`]) : [];
+    if (paperRow && paperRow.kind === "count" && !stocktakes.some(([id]) => id === paperRow.stocktake)) {
+      stocktakes.push([paperRow.stocktake, `盘点单 ${paperRow.stocktake}（纸质单）`]);
     }
-    await showProjected();
+    options($("[name=stocktake]", form("count")), stocktakes, $("[data-count-none]"));
+    options($("[name=transfer]", form("transfer")),
+            (snapshot ? snapshot.incoming_transfers : []).map((t) => [t.number, `${t.number} 来自 ${t.from_site}`]),
+            $("[data-transfer-none]"));
+    await Promise.all([showProjected(), showLoans(), showTransfer(), showLot()]);
+    $("[data-paper-row]").hidden = !paperRow;
+    if (paperRow) $("[data-paper-row]").textContent = `正在录入纸质单行 ${paperRow.key.slice(0, 8)}（${{issue: "发放", return: "归还", count: "盘点"}[paperRow.kind]}）`;
   }
 
-  function describe(record) {
-    if (record.kind === "count") return `盘点 ${record.body.label} = ${record.body.counted}`;
-    const line = record.body.lines[0];
-    return `发放 ${line.label} × ${line.quantity} · ${record.body.recipient.name}`;
+  function outboxEntry(record) {
+    const item = document.createElement("li");
+    item.dataset.status = record.status;
+    item.dataset.kind = record.kind;
+    item.textContent = `${record.summary || record.kind} · `;
+    const badge = document.createElement("span");
+    badge.className = `status outbox-${record.status}`;
+    badge.textContent = record.after && record.status === "pending" ? "等待借出记录入账"
+      : STATUS_NAMES[record.status] || record.status;
+    item.append(badge);
+    if (record.detail) item.append(` ${record.detail}`);
+    return item;
   }
 
-  // Projected stock = snapshot − records not yet sent: advice, never a block.
+  function itemOf(snapshot, label) {
+    return snapshot && snapshot.items.find((entry) => entry.label === label);
+  }
+
+  // Projected stock = snapshot − what waits to be sent: advice, never a block.
   async function showProjected() {
-    const form = $("[data-issue-form]");
-    const label = form.label.value.trim().toUpperCase();
+    const issue = form("issue");
+    const label = normalized(issue.label.value);
     const out = $("[data-projected]");
     out.textContent = "";
+    out.classList.remove("error");
+    const {snapshot} = await current();
+    const item = itemOf(snapshot, label);
+    $("[data-due]").hidden = !(item && item.returnable);
     if (!label) return;
-    const db = await store;
-    const snapshot = await db.get("snapshots", form.site.value);
-    const item = snapshot && snapshot.items.find((entry) => entry.label === label);
     if (!item) {
       out.textContent = snapshot ? "快照中没有此标签（仍可记录，同步时核对）" : "";
       return;
     }
-    const pending = (await waiting()).filter((r) => r.kind === "issue")
-      .reduce((sum, r) => sum + r.body.lines.filter((l) => l.label === label).reduce((s, l) => s + l.quantity, 0), 0);
-    const left = item.quantity - pending;
-    out.textContent = `${item.name}：快照 ${item.quantity}${item.unit}，待同步发放 ${pending}，预计余 ${left}${item.unit}`;
-    out.classList.toggle("error", Number(form.quantity.value) > left);
+    const moved = (await outbox.waiting()).reduce((sum, record) => {
+      if (record.kind === "issue") return sum - record.body.lines.filter((l) => l.label === label).reduce((s, l) => s + l.quantity, 0);
+      if (record.kind === "receipt" && record.label === label) return sum + record.body.quantity;
+      return sum;
+    }, 0);
+    const left = item.quantity + moved;
+    out.textContent = `${item.name}：快照 ${item.quantity}${item.unit}，待同步 ${moved}，预计余 ${left}${item.unit}`;
+    out.classList.toggle("error", Number(issue.quantity.value) > left);
+  }
+
+  // The loans a scanned label may come back from: those in the snapshot, and those lent on this
+  // phone not yet answered by the server (their return waits for them on the phone).
+  async function showLoans() {
+    const back = form("return");
+    const label = normalized(back.label.value);
+    const {snapshot} = await current();
+    const entries = (snapshot ? snapshot.loans : []).filter((loan) => loan.label === label)
+      .map((loan) => [`${loan.issue}|${loan.id}`, `${loan.issue} ${loan.recipient} 未还 ${loan.outstanding}`]);
+    if (paperRow && paperRow.kind === "return" && paperRow.label === label
+        && !entries.some(([value]) => value === `${paperRow.issue}|${paperRow.line}`)) {
+      entries.push([`${paperRow.issue}|${paperRow.line}`, `${paperRow.issue}（纸质单）`]);
+    }
+    if (label) {
+      for (const record of await outbox.records()) {
+        const lent = record.kind === "issue" && record.lent && record.body.lines[0].label === label
+          && !(record.status === "done" && snapshot && snapshot.loans.some((loan) => loan.issue === record.detail));
+        if (lent && record.status !== "rejected") {
+          entries.push([`after|${record.key}`, `本机借出 ${record.body.recipient.name} × ${record.body.lines[0].quantity}`]);
+        }
+      }
+    }
+    options(back.loan, entries, null);
+    $("[data-loan-none]").hidden = !label || entries.length > 0;
+  }
+
+  async function showTransfer() {
+    const {snapshot} = await current();
+    const number = form("transfer").transfer.value;
+    const transfer = snapshot && snapshot.incoming_transfers.find((entry) => entry.number === number);
+    $("[data-transfer-lines]").textContent = transfer
+      ? transfer.lines.map((line) => `${line.material}${line.lot ? ` 批号 ${line.lot}` : ""} × ${line.quantity}`).join("；") : "";
+  }
+
+  async function showLot() {
+    const {snapshot} = await current();
+    const item = itemOf(snapshot, normalized(form("receipt").label.value));
+    $("[data-lot]").textContent = item
+      ? `${item.name}${item.lot ? ` 批号 ${item.lot}` : ""}${item.expiry_date ? ` 有效期至 ${item.expiry_date}` : ""}`
+      : (form("receipt").label.value ? "快照中没有此标签：入库到已有批次需要快照里的标签" : "");
   }
 
   // --- recording -----------------------------------------------------------------------------
 
-  // Keep one operation in the outbox with its key and the device's next sequence number; answer
-  // only once the IndexedDB transaction has completed (then it is "已记录").
-  async function keep(kind, operationBody, site) {
-    const db = await store;
-    const snapshot = await db.get("snapshots", site);
-    const tx = db.transaction(["device", "outbox"], "readwrite");
-    const current = await tx.objectStore("device").get("current");
-    current.seq = (current.seq || 0) + 1;
-    await tx.objectStore("device").put(current, "current");
-    await tx.objectStore("outbox").add({
-      key: uuid(), seq: current.seq, kind, body: operationBody, recorded_at: new Date().toISOString(),
-      position: snapshot ? snapshot.position : undefined, status: "pending", attempts: 0,
-    });
-    await tx.done;
+  function said(target, text, isError) {
+    const message = $("[data-saved]", target);
+    message.hidden = false;
+    message.textContent = text;
+    message.classList.toggle("flash-error", Boolean(isError));
+  }
+
+  // The key of a printed row being entered for this kind, or none; a row entered before is said
+  // so and not kept again (the server would answer it as a duplicate anyway).
+  async function rowKey(kind, target) {
+    if (!paperRow || paperRow.kind !== kind) return {ok: true};
+    const kept = await (await store).get("outbox", paperRow.key);
+    if (kept) {
+      said(target, `此纸质单行已录入（${STATUS_NAMES[kept.status] || kept.status}），不再重复记录`, true);
+      paperRow = null;
+      return {ok: false};
+    }
+    const row = paperRow;
+    paperRow = null;
+    return {ok: true, key: row.key, position: row.position};
+  }
+
+  async function save(target, kind, body, extra) {
+    const {site} = await current();
+    const row = await rowKey(kind, target);
+    if (!row.ok) return false;
+    await outbox.keep(kind, body, {site, key: row.key, ...(row.position !== undefined ? {position: row.position} : {}), ...extra});
+    dirty.delete(target);
     await askToPersist();
     await render();
-    send();
+    said(target, "已记录");
+    outbox.send();
+    return true;
+  }
+
+  function wholeNumber(input, least) {
+    const value = Number(input.value);
+    return Number.isInteger(value) && value >= least ? value : null;
+  }
+
+  async function recordIssue(event) {
+    event.preventDefault();
+    const issue = event.target;
+    const quantity = wholeNumber(issue.quantity, 1);
+    const label = normalized(issue.label.value);
+    if (quantity === null || !label) return;
+    const {site, snapshot} = await current();
+    const item = itemOf(snapshot, label);
+    const recipient = issue.recipient.value.trim();
+    const line = {label, quantity, ...(item && item.returnable && issue.due_back.value ? {due_back: issue.due_back.value} : {})};
+    const name = item ? item.name : label;
+    if (await save(issue, "issue", {site, recipient: {type: "person", name: recipient}, lines: [line]},
+                   {summary: `${item && item.returnable ? "借出" : "发放"} ${name} × ${quantity} · ${recipient}`,
+                    lent: Boolean(item && item.returnable)})) {
+      issue.label.value = "";
+      issue.quantity.value = "1";
+      issue.due_back.value = "";
+      issue.label.focus();
+    }
+  }
+
+  async function recordReturn(event) {
+    event.preventDefault();
+    const back = event.target;
+    const quantity = wholeNumber(back.quantity, 1);
+    const label = normalized(back.label.value);
+    if (quantity === null || !back.loan.value) return;
+    const [issue, line] = back.loan.value.split("|");
+    const condition = back.condition.value;
+    const summary = `归还 ${label} × ${quantity}（${CONDITIONS[condition]}）`;
+    const saved = issue === "after"
+      ? await save(back, "return", {issue: null, lines: [{label, quantity, condition}]}, {summary, after: line})
+      : await save(back, "return", {issue, lines: [{issue_line: Number(line), quantity, condition}]}, {summary});
+    if (saved) {
+      back.label.value = "";
+      back.quantity.value = "1";
+      back.condition.value = "good";
+      await showLoans();
+    }
+  }
+
+  async function recordTransfer(event) {
+    event.preventDefault();
+    const number = event.target.transfer.value;
+    if (!number) return;
+    await save(event.target, "transfer_receive", {number}, {summary: `调拨到货 ${number}（全部）`});
+  }
+
+  async function recordReceipt(event) {
+    event.preventDefault();
+    const receipt = event.target;
+    const quantity = wholeNumber(receipt.quantity, 1);
+    const label = normalized(receipt.label.value);
+    const {site, snapshot} = await current();
+    const item = itemOf(snapshot, label);
+    if (quantity === null || !item || item.serial) {
+      if (item && item.serial) said(receipt, "有序列号的设备请联网后按序列号入库", true);
+      return;
+    }
+    const body = {site, material: item.material, quantity, ...(receipt.source.value ? {source: receipt.source.value} : {}),
+                  note: "离线记录的入库",
+                  ...(item.lot ? {lot: item.lot} : {}), ...(item.expiry_date ? {expiry_date: item.expiry_date} : {})};
+    if (await save(receipt, "receipt", body, {summary: `入库 ${item.name} × ${quantity}`, label})) {
+      receipt.label.value = "";
+      receipt.quantity.value = "1";
+    }
+  }
+
+  async function recordCount(event) {
+    event.preventDefault();
+    const count = event.target;
+    const counted = wholeNumber(count.counted, 0);
+    const label = normalized(count.label.value);
+    if (counted === null || !label || !count.stocktake.value) return;
+    if (await save(count, "count", {stocktake: Number(count.stocktake.value), label, counted},
+                   {summary: `盘点 ${label} = ${counted}`})) {
+      count.label.value = "";
+      count.counted.value = "";
+      count.label.focus();
+    }
   }
 
   async function askToPersist() {
@@ -139,141 +308,98 @@
     const device = await db.get("device", "current");
     if (device.persistAsked || !navigator.storage || !navigator.storage.persist) return;
     const persisted = await navigator.storage.persist();
-    $("[data-storage]").textContent = persisted ? "本机存储已设为持久保存" : "浏览器未同意持久保存：请勿清除浏览器数据";
     // Read and written in one transaction: a save meanwhile may have moved the sequence on.
     const tx = db.transaction("device", "readwrite");
     const update = await tx.store.get("current");
     update.persistAsked = true;
+    update.persisted = persisted;
     await tx.store.put(update, "current");
     await tx.done;
+    showStorage(update);
   }
 
-  function saved(selector, text) {
-    const message = $(selector);
-    message.hidden = false;
-    message.textContent = text;
+  function showStorage(device) {
+    if (!device || !device.persistAsked) return;
+    $("[data-storage]").textContent = device.persisted ? "本机存储已设为持久保存" : "浏览器未同意持久保存：请勿清除浏览器数据";
   }
 
-  async function recordIssue(event) {
-    event.preventDefault();
-    const form = event.target;
-    const quantity = Number(form.quantity.value);
-    if (!Number.isInteger(quantity) || quantity < 1) return;
-    const site = form.site.value;
-    const operationBody = {site, recipient: {type: "person", name: form.recipient.value.trim()},
-                           lines: [{label: form.label.value.trim().toUpperCase(), quantity}]};
-    await keep("issue", operationBody, site);
-    form.label.value = "";
-    form.quantity.value = "1";
-    saved("[data-saved]", "已记录");
-    form.label.focus();
-  }
+  // --- a printed row, scanned by the phone's camera app (the URL opens this page) or here -----
 
-  async function recordCount(event) {
-    event.preventDefault();
-    const form = event.target;
-    const counted = Number(form.counted.value);
-    if (!Number.isInteger(counted) || counted < 0) return;
-    const operationBody = {stocktake: Number(form.stocktake.value), label: form.label.value.trim().toUpperCase(),
-                           counted};
-    await keep("count", operationBody, $("[data-sites]").value);
-    form.label.value = "";
-    form.counted.value = "";
-    saved("[data-counted]", "已记录");
-    form.label.focus();
-  }
-
-  // --- sending -------------------------------------------------------------------------------
-
-  async function send() {
-    if (sending) return;
-    sending = true;
+  function takePaperRow(text) {
+    let fields;
     try {
-      const db = await store;
-      const device = await db.get("device", "current");
-      if (!device) return;
-      const open = await waiting();
-      for (let start = 0; start < open.length; start += BATCH) {
-        const batch = open.slice(start, start + BATCH);
-        let response;
-        try {
-          response = await fetch(body.dataset.sync, {
-            method: "POST", headers: {Authorization: `Bearer ${device.token}`, "Content-Type": "application/json"},
-            body: JSON.stringify({operations: batch.map(({key, seq, kind, body: operation, recorded_at, position}) => (
-              {key, seq, kind, body: operation, recorded_at, ...(position === undefined ? {} : {position})}))}),
-          });
-        } catch (error) {
-          setOnline(false);
-          return;
-        }
-        if (response.status === 401) {
-          setOnline(true, TOKEN_REFUSED);
-          return;
-        }
-        if (!response.ok) {
-          setOnline(true, `同步暂时失败（${response.status}），稍后重试`);
-          return;
-        }
-        setOnline(true);
-        const {results} = await response.json();
-        const tx = db.transaction("outbox", "readwrite");
-        for (const result of results) {
-          const kept = await tx.store.get(result.key);
-          if (!kept) continue;
-          kept.attempts += 1;
-          kept.status = {applied: "done", duplicate: "done", conflict: "held", rejected: "rejected",
-                         deferred: "deferred"}[result.status] || kept.status;
-          kept.detail = result.detail ? result.detail.message : (result.answer && result.answer.number) || "";
-          await tx.store.put(kept);
-        }
-        await tx.done;
-      }
-      await refreshSnapshots(device);
-    } finally {
-      sending = false;
-      await render();
-      offerUpdate();
+      const url = new URL(text, location.href);
+      if (url.origin !== location.origin || url.pathname !== location.pathname) return false;
+      fields = new URLSearchParams(url.hash.slice(1));
+    } catch (error) {
+      return false;
     }
+    const row = Object.fromEntries(fields);
+    if (!["issue", "return", "count"].includes(row.kind) || !KEY.test(row.key || "")) return false;
+    paperRow = {...row, position: row.position !== undefined && /^\d+$/.test(row.position) ? Number(row.position) : undefined};
+    mode = row.kind;
+    if (row.site && [...$("[data-sites]").options].some((option) => option.value === row.site)) {
+      $("[data-sites]").value = row.site;
+    }
+    if (row.kind === "return") {
+      form("return").label.value = row.label || "";
+    } else if (row.kind === "count") {
+      form("count").label.value = row.label || "";
+    }
+    return true;
   }
 
-  async function refreshSnapshots(device) {
-    const db = await store;
-    for (const code of device.sites) {
-      const kept = await db.get("snapshots", code);
-      let response;
-      try {
-        response = await fetch(`${body.dataset.snapshot}${encodeURIComponent(code)}/snapshot`, {
-          headers: {Authorization: `Bearer ${device.token}`, ...(kept && kept.etag ? {"If-None-Match": kept.etag} : {})},
-        });
-      } catch (error) {
-        setOnline(false);
-        return;
-      }
-      if (response.status === 401) {
-        setOnline(true, TOKEN_REFUSED);
-        return;
-      }
-      setOnline(true);
-      if (!response.ok) continue;  // 304: the kept one is current
-      const snapshot = await response.json();
-      snapshot.etag = response.headers.get("ETag");
-      await db.put("snapshots", snapshot);
-    }
+  async function paperFromAddress() {
+    if (!location.hash) return;
+    const taken = takePaperRow(location.href);
+    history.replaceState(null, "", location.pathname);
+    if (!taken) return;
+    await render();
+    if (paperRow && paperRow.kind === "return") form("return").loan.value = `${paperRow.issue}|${paperRow.line}`;
+    if (paperRow && paperRow.kind === "count") form("count").stocktake.value = paperRow.stocktake;
+    const target = {issue: form("issue"), return: form("return"), count: form("count")}[mode];
+    $(mode === "issue" ? "[name=label]" : mode === "return" ? "[name=quantity]" : "[name=counted]", target).focus();
   }
 
-  // A file of the records not yet sent, to keep or hand over when the phone cannot sync (a
-  // revoked token, a phone about to be reset): each record whole, with its key.
-  async function exportWaiting() {
-    const records = await waiting();
-    const file = new Blob([JSON.stringify({exported_at: new Date().toISOString(), operations: records}, null, 1)],
-                          {type: "application/json"});
-    const link = document.createElement("a");
-    link.href = URL.createObjectURL(file);
-    link.download = `待同步记录-${new Date().toISOString().slice(0, 16).replace(/[:T]/g, "")}.json`;
-    document.body.append(link);
-    link.click();
-    link.remove();
-    setTimeout(() => URL.revokeObjectURL(link.href), 10000);
+  // --- the camera -------------------------------------------------------------------------------
+
+  function attachScanner() {
+    const panel = $("[data-offline-scanner]");
+    const video = $("video", panel);
+    const toggle = $("[data-scan-toggle]", panel);
+    const message = $("[data-scan-message]", panel);
+    let stop = null;
+    const say = (text) => { message.hidden = !text; message.textContent = text || ""; };
+    toggle.addEventListener("click", async () => {
+      if (stop) {
+        stop();
+        stop = null;
+        video.hidden = true;
+        toggle.textContent = "扫码";
+        return;
+      }
+      video.hidden = false;
+      toggle.textContent = "停止扫码";
+      say("");
+      stop = await window.InventoryScanner.start(video, async (code) => {
+        if (takePaperRow(code)) {
+          window.InventoryScanner.beep();
+          history.replaceState(null, "", `${location.pathname}#${new URL(code).hash.slice(1)}`);
+          await paperFromAddress();
+          return;
+        }
+        const label = window.InventoryScanner.labelFrom(code, document.body.dataset.publicBase || location.origin);
+        if (!label) { say("这不是本系统的标签"); return; }
+        window.InventoryScanner.beep();
+        say("");
+        const target = mode === "receive" ? form("receipt") : form(mode);
+        target.label.value = label;
+        target.dispatchEvent(new Event("input", {bubbles: true}));
+      }, (reason) => {
+        say(window.InventoryScanner.cameraProblem(panel, reason));
+        video.hidden = true;
+      });
+    });
   }
 
   // --- updates: never while a form is being filled or records wait -----------------------------
@@ -281,10 +407,8 @@
   async function offerUpdate() {
     const registration = navigator.serviceWorker && await navigator.serviceWorker.getRegistration();
     if (!registration || !registration.waiting) return;
-    const form = $("[data-issue-form]");
-    const busy = form.label.value.trim() || form.recipient.value.trim() || (await waiting()).length;
     $("[data-update]").hidden = false;
-    if (!busy) {
+    if (!dirty.size && !paperRow && !(await outbox.waiting()).length) {
       tookOver = true;
       registration.waiting.postMessage("take-over");
     }
@@ -294,28 +418,60 @@
     if (/MicroMessenger/i.test(navigator.userAgent)) $("[data-wechat]").hidden = false;
     if ("serviceWorker" in navigator) {
       navigator.serviceWorker.register("/sw.js").then((registration) => {
-        registration.addEventListener("updatefound", offerUpdate);
+        registration.addEventListener("updatefound", () => {
+          registration.installing.addEventListener("statechange", offerUpdate);
+        });
+        offerUpdate();
       });
       // The new version took over because this page said it could: load it.
       navigator.serviceWorker.addEventListener("controllerchange", () => { if (tookOver) location.reload(); });
     }
-    $("[data-issue-form]").addEventListener("submit", recordIssue);
-    $("[data-count-form]").addEventListener("submit", recordCount);
-    $("[data-count-form]").addEventListener("input", () => { $("[data-counted]").hidden = true; });
-    $("[data-issue-form]").addEventListener("input", () => {
-      $("[data-saved]").hidden = true;  // "已记录" speaks of the last save, not of what is typed now
-      showProjected();
+    window.addEventListener("beforeinstallprompt", (event) => {
+      event.preventDefault();
+      installPrompt = event;
+      $("[data-install]").hidden = false;
     });
-    $("[data-sync-now]").addEventListener("click", send);
-    $("[data-export]").addEventListener("click", exportWaiting);
-    window.addEventListener("online", send);
+    $("[data-install-button]").addEventListener("click", async () => {
+      if (!installPrompt) return;
+      installPrompt.prompt();
+      await installPrompt.userChoice;
+      installPrompt = null;
+      $("[data-install]").hidden = true;
+    });
+    outbox.on("network", setOnline);
+    outbox.on("changed", async () => { await render(); offerUpdate(); });
+    const handlers = {issue: recordIssue, return: recordReturn, transfer: recordTransfer, receipt: recordReceipt,
+                      count: recordCount};
+    for (const [name, handler] of Object.entries(handlers)) {
+      const target = form(name);
+      target.addEventListener("submit", handler);
+      target.addEventListener("input", () => {
+        dirty.add(target);
+        $("[data-saved]", target).hidden = true;  // "已记录" speaks of the last save, not of what is typed now
+      });
+    }
+    form("issue").addEventListener("input", showProjected);
+    form("return").addEventListener("input", (event) => { if (event.target.name === "label") showLoans(); });
+    form("transfer").addEventListener("input", showTransfer);
+    form("receipt").addEventListener("input", showLot);
+    $("[data-sites]").addEventListener("change", render);
+    document.querySelectorAll("[data-mode]").forEach((button) => {
+      button.addEventListener("click", () => { mode = button.dataset.mode; render(); });
+    });
+    $("[data-sync-now]").addEventListener("click", () => outbox.send());
+    $("[data-export]").addEventListener("click", () => outbox.exportWaiting());
+    window.addEventListener("online", () => outbox.send());
     window.addEventListener("offline", () => setOnline(false));
-    document.addEventListener("visibilitychange", () => { if (document.visibilityState === "visible") send(); });
-    setInterval(async () => { if ((await waiting()).length) send(); }, EVERY_MS);
+    window.addEventListener("hashchange", paperFromAddress);
+    document.addEventListener("visibilitychange", () => { if (document.visibilityState === "visible") outbox.send(); });
+    setInterval(async () => { if ((await outbox.waiting()).length) outbox.send(); }, EVERY_MS);
+    attachScanner();
     await render();
     const device = await (await store).get("device", "current");
+    showStorage(device);
+    await paperFromAddress();
     if (device) {
-      await send();
+      await outbox.send();
     } else {
       setOnline(navigator.onLine);
     }

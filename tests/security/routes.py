@@ -402,6 +402,9 @@ def calls(w) -> dict[str, list[Call]]:
         "offline.mark_device_lost": [write(f"/offline/devices/{w.b_device}/lost", {})],
         "offline.conflicts": [read("/offline/conflicts"), read("/offline/conflicts?status=applied")],
         "offline.resolve_conflict": [form(f"/offline/conflicts/{w.b_conflict}/resolve", note="x", apply="1")],
+        # B's paper forms name B's site, loans and goods, and the keys B's keeper will enter
+        "offline.paper_form": [read(f"/offline/paper/{b}/issue"), read(f"/offline/paper/{b}/return"),
+                               read(f"/offline/paper/{b}/count?stocktake={w.b_stocktake}")],
         # --- 三断: a device is its user's; B's snapshot and held operations are B's; a batch
         # of B's operations from A's keeper is refused operation by operation
         "api.register_device": [write(f"{api}/devices", {"name": "入侵"}, own=("devices", "audit_log"))],

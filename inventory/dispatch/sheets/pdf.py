@@ -27,7 +27,7 @@ from inventory.labels import pdf
 def _styles() -> dict[str, ParagraphStyle]:
     """The sheets' text styles, the CJK font registered first (raises labels.pdf.FontMissing):
     platypus reads a font's family when a paragraph is made, so the one face stands for all four."""
-    pdf._register_font()
+    pdf.register_font()
     registerFontFamily(pdf.FONT, normal=pdf.FONT, bold=pdf.FONT, italic=pdf.FONT, boldItalic=pdf.FONT)
     base = ParagraphStyle("cell", fontName=pdf.FONT, fontSize=8, leading=10, wordWrap="CJK")
     return {

@@ -259,7 +259,7 @@ def _paginate(document: Document) -> list[list[tuple[Block, float]]]:
 
 def _render(document: Document) -> bytes:
     """Raises labels.pdf.FontMissing when the CJK font is not installed."""
-    pdf._register_font()  # the labels' font, registered once a process
+    pdf.register_font()  # the labels' font, registered once a process
     pages = _paginate(document)
     buffer = io.BytesIO()
     canvas = Canvas(buffer, pagesize=A4, pageCompression=1)
