@@ -28,8 +28,12 @@
         state.textContent = answer && answer.error ? answer.error.message : `登记失败（${response.status}），请刷新页面后重试`;
         return;
       }
-      const previous = await db.get("device", "current");
-      await db.put("device", {...answer, seq: previous ? previous.seq : 0}, "current");
+      // Read and written in one transaction: a record saved meanwhile may have moved the sequence on.
+      // The records of a keeper who registered the phone before stay theirs (offline-sync.js).
+      const tx = db.transaction("device", "readwrite");
+      const previous = await tx.store.get("current");
+      await tx.store.put({...answer, seq: previous ? previous.seq : 0}, "current");
+      await tx.done;
       state.textContent = `本机已登记为“${answer.name}”`;
       section.querySelector("[data-open-app]").hidden = false;
     });

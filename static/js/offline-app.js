@@ -11,7 +11,7 @@
   const KEY = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
   const STATUS_NAMES = {pending: "待同步", deferred: "稍后重试", done: "已入账", held: "待审核",
                         rejected: "已驳回"};
-  const CONDITIONS = {good: "完好", damaged: "损坏", lost: "丢失"};
+  const CONDITIONS = {good: "完好", damaged: "损坏"};
   const $ = (selector, root = document) => root.querySelector(selector);
   const store = window.offlineStore;
   const outbox = window.offlineSync;
@@ -38,8 +38,10 @@
     return {db, device, site, snapshot: site ? await db.get("snapshots", site) : undefined};
   }
 
+  // A label as the server reads one (labels/codes.py): no spaces or dashes, and the letters a
+  // keeper mistypes for digits read as those digits (as scanner.js reads a scanned one).
   function normalized(text) {
-    return (text || "").trim().toUpperCase().replace(/[\s-]/g, "");
+    return (text || "").trim().toUpperCase().replace(/[\s-]/g, "").replace(/O/g, "0").replace(/[IL]/g, "1");
   }
 
   function options(select, entries, empty) {
@@ -74,7 +76,7 @@
     const records = await db.getAllFromIndex("outbox", "seq");
     $("[data-pending]").textContent = String(records.filter((r) => outbox.OPEN.has(r.status)).length);
     $("[data-outbox-empty]").hidden = records.length > 0;
-    $("[data-outbox]").replaceChildren(...records.slice().reverse().map(outboxEntry));
+    $("[data-outbox]").replaceChildren(...records.slice().reverse().map((record) => outboxEntry(record, device)));
     document.querySelectorAll("[data-mode]").forEach((button) => {
       button.setAttribute("aria-pressed", String(button.dataset.mode === mode));
     });
@@ -82,20 +84,28 @@
     form("return").hidden = mode !== "return";
     $("[data-form-group=receive]").hidden = mode !== "receive";
     form("count").hidden = mode !== "count";
-    const stocktakes = snapshot ? snapshot.stocktakes.map((entry) => [String(entry.id), `${entry.number}（${entry.period}）`]) : [];
+    const stocktakes = snapshot && snapshot.stocktakes ? snapshot.stocktakes.map((entry) => [String(entry.id), `${entry.number}（${entry.period}）`]) : [];
     if (paperRow && paperRow.kind === "count" && !stocktakes.some(([id]) => id === paperRow.stocktake)) {
       stocktakes.push([paperRow.stocktake, `盘点单 ${paperRow.stocktake}（纸质单）`]);
     }
     options($("[name=stocktake]", form("count")), stocktakes, $("[data-count-none]"));
+    // A transfer already recorded as arrived on this phone is not offered again.
+    const arrived = new Set(records.filter((r) => r.kind === "transfer_receive" && r.status !== "rejected")
+      .map((r) => r.body.number));
     options($("[name=transfer]", form("transfer")),
-            (snapshot ? snapshot.incoming_transfers : []).map((t) => [t.number, `${t.number} 来自 ${t.from_site}`]),
+            ((snapshot && snapshot.incoming_transfers) || []).filter((t) => !arrived.has(t.number))
+              .map((t) => [t.number, `${t.number} 来自 ${t.from_site}`]),
             $("[data-transfer-none]"));
     await Promise.all([showProjected(), showLoans(), showTransfer(), showLot()]);
     $("[data-paper-row]").hidden = !paperRow;
-    if (paperRow) $("[data-paper-row]").textContent = `正在录入纸质单行 ${paperRow.key.slice(0, 8)}（${{issue: "发放", return: "归还", count: "盘点"}[paperRow.kind]}）`;
+    if (paperRow) {
+      $("[data-paper-row]").textContent = paperRow.spent
+        ? `纸质单行 ${paperRow.key.slice(0, 8)} 已录入（${paperRow.spent}），不必再录`
+        : `正在录入纸质单行 ${paperRow.key.slice(0, 8)}（${{issue: "发放", return: "归还", count: "盘点"}[paperRow.kind]}）`;
+    }
   }
 
-  function outboxEntry(record) {
+  function outboxEntry(record, device) {
     const item = document.createElement("li");
     item.dataset.status = record.status;
     item.dataset.kind = record.kind;
@@ -106,6 +116,9 @@
       : STATUS_NAMES[record.status] || record.status;
     item.append(badge);
     if (record.detail) item.append(` ${record.detail}`);
+    if (record.user && record.user !== device.user && outbox.OPEN.has(record.status)) {
+      item.append(` （${record.user} 的记录：${record.user} 在本机登录并登记后同步）`);
+    }
     return item;
   }
 
@@ -144,7 +157,7 @@
     const back = form("return");
     const label = normalized(back.label.value);
     const {snapshot} = await current();
-    const entries = (snapshot ? snapshot.loans : []).filter((loan) => loan.label === label)
+    const entries = ((snapshot && snapshot.loans) || []).filter((loan) => loan.label === label)
       .map((loan) => [`${loan.issue}|${loan.id}`, `${loan.issue} ${loan.recipient} 未还 ${loan.outstanding}`]);
     if (paperRow && paperRow.kind === "return" && paperRow.label === label
         && !entries.some(([value]) => value === `${paperRow.issue}|${paperRow.line}`)) {
@@ -152,9 +165,10 @@
     }
     if (label) {
       for (const record of await outbox.records()) {
-        const lent = record.kind === "issue" && record.lent && record.body.lines[0].label === label
-          && !(record.status === "done" && snapshot && snapshot.loans.some((loan) => loan.issue === record.detail));
-        if (lent && record.status !== "rejected") {
+        // Lent here and not yet answered: once answered, the snapshot fetched after it lists the
+        // loan while it is out (and not once it is back).
+        const lent = record.kind === "issue" && record.lent && record.body.lines[0].label === label;
+        if (lent && (outbox.OPEN.has(record.status) || record.status === "held")) {
           entries.push([`after|${record.key}`, `本机借出 ${record.body.recipient.name} × ${record.body.lines[0].quantity}`]);
         }
       }
@@ -193,8 +207,9 @@
   async function rowKey(kind, target) {
     if (!paperRow || paperRow.kind !== kind) return {ok: true};
     const kept = await (await store).get("outbox", paperRow.key);
-    if (kept) {
-      said(target, `此纸质单行已录入（${STATUS_NAMES[kept.status] || kept.status}），不再重复记录`, true);
+    if (kept || paperRow.spent) {
+      said(target, `此纸质单行已录入（${kept ? STATUS_NAMES[kept.status] || kept.status : paperRow.spent}），不再重复记录`,
+           true);
       paperRow = null;
       return {ok: false};
     }
@@ -203,15 +218,30 @@
     return {ok: true, key: row.key, position: row.position};
   }
 
+  // Keep one record: "已记录" is said as soon as IndexedDB has it, and the form is locked while
+  // it is being kept — a second tap on a slow phone must not keep it twice.
   async function save(target, kind, body, extra) {
-    const {site} = await current();
-    const row = await rowKey(kind, target);
-    if (!row.ok) return false;
-    await outbox.keep(kind, body, {site, key: row.key, ...(row.position !== undefined ? {position: row.position} : {}), ...extra});
-    dirty.delete(target);
-    await askToPersist();
-    await render();
-    said(target, "已记录");
+    if (target.dataset.saving) return false;
+    target.dataset.saving = "1";
+    const button = $("[type=submit]", target);
+    button.disabled = true;
+    try {
+      const {site} = await current();
+      const row = await rowKey(kind, target);
+      if (!row.ok) return false;
+      await outbox.keep(kind, body, {site, key: row.key, ...(row.position !== undefined ? {position: row.position} : {}),
+                                     ...extra});
+      dirty.delete(target);
+      said(target, "已记录");
+    } catch (error) {
+      said(target, `未能保存到本机（${error && error.name || "错误"}）：请重试，或先导出待同步记录`, true);
+      return false;
+    } finally {
+      delete target.dataset.saving;
+      button.disabled = false;
+    }
+    askToPersist().catch(() => {});
+    render().catch(() => {});
     outbox.send();
     return true;
   }
@@ -230,6 +260,10 @@
     const {site, snapshot} = await current();
     const item = itemOf(snapshot, label);
     const recipient = issue.recipient.value.trim();
+    if (!recipient) {
+      said(issue, "请填写领用人", true);
+      return;
+    }
     const line = {label, quantity, ...(item && item.returnable && issue.due_back.value ? {due_back: issue.due_back.value} : {})};
     const name = item ? item.name : label;
     if (await save(issue, "issue", {site, recipient: {type: "person", name: recipient}, lines: [line]},
@@ -280,7 +314,8 @@
       if (item && item.serial) said(receipt, "有序列号的设备请联网后按序列号入库", true);
       return;
     }
-    const body = {site, material: item.material, quantity, ...(receipt.source.value ? {source: receipt.source.value} : {}),
+    const body = {site, material: item.material, quantity, owner: item.owner,
+                  ...(receipt.source.value ? {source: receipt.source.value} : {}),
                   note: "离线记录的入库",
                   ...(item.lot ? {lot: item.lot} : {}), ...(item.expiry_date ? {expiry_date: item.expiry_date} : {})};
     if (await save(receipt, "receipt", body, {summary: `入库 ${item.name} × ${quantity}`, label})) {
@@ -351,9 +386,18 @@
 
   async function paperFromAddress() {
     if (!location.hash) return;
+    const before = paperRow;
+    const typing = [...dirty].some((target) => target.dataset.form === (before && before.kind));
     const taken = takePaperRow(location.href);
     history.replaceState(null, "", location.pathname);
     if (!taken) return;
+    if (before && before.key !== paperRow.key && typing
+        && !window.confirm(`纸质单行 ${before.key.slice(0, 8)} 还没有保存。放弃它，改录新扫描的这一行吗？`)) {
+      paperRow = before;
+      return;
+    }
+    const kept = await (await store).get("outbox", paperRow.key);
+    if (kept) paperRow.spent = STATUS_NAMES[kept.status] || kept.status;  // said at once, and at save
     await render();
     if (paperRow && paperRow.kind === "return") form("return").loan.value = `${paperRow.issue}|${paperRow.line}`;
     if (paperRow && paperRow.kind === "count") form("count").stocktake.value = paperRow.stocktake;

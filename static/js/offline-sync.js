@@ -8,6 +8,10 @@
   const BATCH = 100;                 // operations per POST /sync (API.md)
   const TOKEN_REFUSED = "本机令牌已失效：请重新登录并登记本机，记录仍保留在本机";
   const OPEN = new Set(["pending", "deferred"]);
+  // Held for a manager: sent again with the rest, so the phone hears when the manager decides
+  // (the key then answers as applied, or rejected with the manager's note).
+  const ASKED_AGAIN = new Set([...OPEN, "held"]);
+  const TIMEOUT_MS = 30 * 1000;      // a request hanging on a half-open mobile link counts as offline
   const STATUS_AFTER = {applied: "done", duplicate: "done", conflict: "held", rejected: "rejected",
                         deferred: "deferred"};
   const store = window.offlineStore;
@@ -30,6 +34,17 @@
     return (await records()).filter((record) => OPEN.has(record.status));
   }
 
+  // fetch, given up after TIMEOUT_MS (then it throws, as a failed fetch does: offline).
+  async function fetchWithin(url, options) {
+    const abort = new AbortController();
+    const timer = setTimeout(() => abort.abort(), TIMEOUT_MS);
+    try {
+      return await fetch(url, {...options, signal: abort.signal});
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
   // Keep one operation. ``key`` is a paper row's pre-printed key, else a new one; ``after`` names
   // the record this one needs an answer from first (a return of a loan lent offline); the rest
   // (a summary to show, …) is the page's own.
@@ -41,7 +56,7 @@
     current.seq = (current.seq || 0) + 1;
     await tx.objectStore("device").put(current, "current");
     const record = {
-      key: key || uuid(), seq: current.seq, kind, body, recorded_at: new Date().toISOString(),
+      key: key || uuid(), seq: current.seq, kind, body, recorded_at: new Date().toISOString(), user: current.user,
       position: position !== undefined ? position : snapshot && snapshot.position,
       ...kept, status: "pending", attempts: 0,
     };
@@ -63,14 +78,29 @@
     return true;
   }
 
-  async function ready() {
+  // What may go now, in sequence order, from the records of the device's user (another user's,
+  // kept from before the phone was registered again, go only under their own token). A return
+  // waiting for its loan ends the batch while the loan is still to be sent, so that nothing
+  // recorded after it goes first; a return whose loan was refused is refused with it.
+  async function ready(user) {
     const all = await records();
     const byKey = new Map(all.map((record) => [record.key, record]));
     const db = await store;
     const out = [];
-    for (const record of all.filter((entry) => OPEN.has(entry.status))) {
+    for (const record of all.filter((entry) => ASKED_AGAIN.has(entry.status) && (entry.user || user) === user)) {
       if (record.after) {
-        if (!resolveAfter(record, byKey)) continue;
+        const loan = byKey.get(record.after);
+        if (loan && loan.status === "rejected") {
+          record.status = "rejected";
+          record.detail = "对应的借出记录被拒绝，此归还未入账";
+          delete record.after;
+          await db.put("outbox", record);
+          continue;
+        }
+        if (!resolveAfter(record, byKey)) {
+          if (loan && OPEN.has(loan.status)) break;  // the loan goes first; this one next round
+          continue;  // its loan is held: this waits, the rest go
+        }
         await db.put("outbox", record);
       }
       out.push(record);
@@ -87,7 +117,7 @@
   async function post(device, batch) {
     let response;
     try {
-      response = await fetch(document.body.dataset.sync, {
+      response = await fetchWithin(document.body.dataset.sync, {
         method: "POST", headers: {Authorization: `Bearer ${device.token}`, "Content-Type": "application/json"},
         body: JSON.stringify({operations: batch.map(wire)}),
       });
@@ -143,7 +173,7 @@
     if (!device) return false;
     const sent = new Set();
     for (;;) {
-      const batch = (await ready()).filter((record) => !sent.has(record.key)).slice(0, BATCH);
+      const batch = (await ready(device.user)).filter((record) => !sent.has(record.key)).slice(0, BATCH);
       if (!batch.length) break;
       const results = await post(device, batch);
       if (!results) return false;
@@ -171,7 +201,7 @@
       const kept = await db.get("snapshots", code);
       let response;
       try {
-        response = await fetch(`${document.body.dataset.snapshot}${encodeURIComponent(code)}/snapshot`, {
+        response = await fetchWithin(`${document.body.dataset.snapshot}${encodeURIComponent(code)}/snapshot`, {
           headers: {Authorization: `Bearer ${device.token}`, ...(kept && kept.etag ? {"If-None-Match": kept.etag} : {})},
         });
       } catch (error) {
@@ -183,7 +213,11 @@
         return false;
       }
       listeners.network(true);
-      if (!response.ok) continue;  // 304: the kept one is current
+      if (response.status === 304 && kept) {  // the kept one is current: as of now
+        await db.put("snapshots", {...kept, taken_at: new Date().toISOString()});
+        continue;
+      }
+      if (!response.ok) continue;
       try {
         const snapshot = await response.json();
         snapshot.etag = response.headers.get("ETag");
