@@ -46,7 +46,10 @@ run: $(VENV)/.installed translations fonts
 	$(FLASK) seed demo --if-empty
 	@echo "演示账号 (instance/demo-logins.txt):"; cat instance/demo-logins.txt 2>/dev/null || true
 	@echo "Serving on http://$(HOST):$(PORT); QR codes point at $(PUBLIC_BASE_URL)"
-	PUBLIC_BASE_URL='$(PUBLIC_BASE_URL)' $(BIN)/gunicorn -c gunicorn.conf.py --workers $(WORKERS) \
+	@# The job worker (imports) runs beside the web server and stops with it.
+	PUBLIC_BASE_URL='$(PUBLIC_BASE_URL)' $(BIN)/huey_consumer inventory.worker.huey --workers 1 & \
+		worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+		PUBLIC_BASE_URL='$(PUBLIC_BASE_URL)' $(BIN)/gunicorn -c gunicorn.conf.py --workers $(WORKERS) \
 		--threads $(THREADS) --bind $(HOST):$(PORT) --access-logfile - wsgi:app
 
 lint: $(VENV)/.installed-dev

@@ -29,6 +29,7 @@ def create_app(config: dict | None = None) -> Flask:
 
 def register_extensions(app: Flask) -> None:
     from inventory import (
+        jobs,
         models,  # noqa: F401  (every table must be known before use)
         templating,
     )
@@ -44,6 +45,7 @@ def register_extensions(app: Flask) -> None:
     templating.init_app(app, str(ROOT / "inventory" / "translations"))
     idempotency.init_app(app)
     label_guessing.init_app(app)
+    jobs.init_app(app)
 
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"

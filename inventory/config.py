@@ -6,7 +6,7 @@ import secrets
 from pathlib import Path
 
 
-def _instance_path() -> Path:
+def default_instance_path() -> Path:
     return Path(os.environ.get("INSTANCE_PATH", Path(__file__).resolve().parent.parent / "instance"))
 
 
@@ -30,7 +30,7 @@ def load_secret_key(instance_path: Path) -> str:
 
 def from_environment() -> dict:
     """Build the configuration mapping from environment variables."""
-    instance_path = _instance_path()
+    instance_path = default_instance_path()
     public_base_url = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000").rstrip("/")
     over_https = public_base_url.startswith("https://")
     return {
@@ -77,6 +77,8 @@ def from_environment() -> dict:
         # Shared by every worker of the machine (inventory/guessing.py).
         "LABEL_MISS_FILE": os.environ.get("LABEL_MISS_FILE", str(instance_path / "label-misses.sqlite")),
         "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
+        # Background jobs run at once, in the request, instead of in the consumer (tests).
+        "JOBS_IMMEDIATE": os.environ.get("JOBS_IMMEDIATE") == "1",
         # Field work on a bad connection: a form may stay open for a whole shift.
         "WTF_CSRF_TIME_LIMIT": 12 * 3600,
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},

@@ -17,6 +17,7 @@ from inventory.dispatch.models import (
 from inventory.feed.models import Event
 from inventory.norms.models import Norm
 from inventory.sites.models import Agreement, AgreementLine, Site, SiteHazard
+from inventory.spreadsheets.models import ImportJob
 from inventory.stock.models import (
     DocumentCounter,
     EquipmentTest,
@@ -34,8 +35,8 @@ from inventory.stock.models import (
 from inventory.stocktakes.models import FoundLine, Stocktake, StocktakeCount, StocktakeLine
 
 __all__ = ["Agreement", "AgreementLine", "Allocation", "ApiToken", "AuditEntry", "Category",
-           "DocumentCounter", "EquipmentTest", "Event", "FoundLine", "IdempotencyRecord", "Incident",
-           "IncidentSite", "Issue", "IssueLine", "Kit", "KitLine", "LoginFailure", "Material", "Movement",
-           "Norm", "OwnerApproval", "Receipt", "Request", "RequestLine", "Return", "ReturnLine", "RoadTime",
-           "Site", "SiteHazard", "StockItem", "Stocktake", "StocktakeCount", "StocktakeLine", "Transfer",
-           "TransferLine", "User", "UserSession"]
+           "DocumentCounter", "EquipmentTest", "Event", "FoundLine", "IdempotencyRecord", "ImportJob",
+           "Incident", "IncidentSite", "Issue", "IssueLine", "Kit", "KitLine", "LoginFailure", "Material",
+           "Movement", "Norm", "OwnerApproval", "Receipt", "Request", "RequestLine", "Return", "ReturnLine",
+           "RoadTime", "Site", "SiteHazard", "StockItem", "Stocktake", "StocktakeCount", "StocktakeLine",
+           "Transfer", "TransferLine", "User", "UserSession"]

@@ -14,8 +14,9 @@ def refuse_nul() -> None:
     """
     if "\x00" in request.path:
         raise NotFound()
-    bad = {name for values in (request.args, request.form)
-           for name, value in values.items(multi=True) if "\x00" in name + value}
+    # A multipart part can come with no name or no value at all (None), not only an empty one.
+    bad = {name or "" for values in (request.args, request.form)
+           for name, value in values.items(multi=True) if "\x00" in (name or "") + (value or "")}
     if bad:
         raise ValidationError({name.replace("\x00", "") or "?": _("含有不允许的控制字符")
                                for name in sorted(bad)})

@@ -121,6 +121,7 @@ def _app_on(url: str, request, instance_dir: Path):
         # Each test's users start again at id 1: their label misses must start again too.
         "LABEL_MISS_FILE": str(instance_dir / f"label-misses-{secrets.token_hex(8)}.sqlite"),
         "WTF_CSRF_ENABLED": request.node.get_closest_marker("csrf") is not None,
+        "JOBS_IMMEDIATE": True,
     })
     yield application
     with application.app_context():

@@ -19,6 +19,7 @@ An answer that got out says what was injected and which writes the request made.
 
 import contextlib
 import dataclasses
+import io
 import json
 import os
 import random
@@ -318,6 +319,11 @@ def _demo_sample(app, headers) -> dict:
         "issue": issue_number, "lines": [{"issue_line": loan_line, "quantity": 1,
                                            "condition": "good"}]})
     assert answer.status_code == 201, answer.json
+    # An import of one row of the demo's, checked (its page and API answer show it).
+    imported = app.test_client().post("/api/v1/imports", headers=headers, content_type="multipart/form-data",
+                                      data={"kind": "opening_stock", "file": (io.BytesIO(
+                                          "站点编码,物资编码,数量\nGT-XB,1-02-001,3\n".encode()), "期初.csv")})
+    assert imported.status_code == 202, imported.json
 
     def first(column):
         return db.session.scalar(sa.select(column).order_by(column))
@@ -342,6 +348,8 @@ def _demo_sample(app, headers) -> dict:
             "request_id": first(DispatchRequest.id),
             "kit_id": first(Kit.id),  # the demo's relief kits
             "form": "return",  # a paper form (offline/paper.py): the demo's loans out
+            "kind": "opening_stock",  # an import template (spreadsheets/)
+            "job_id": imported.json["id"],
         }
 
 

@@ -106,6 +106,8 @@ ROUTE_VALUES = {
     "api.get_request": {"request_id": "request"},
     "api.site_snapshot": {"code": "site"},
     "offline.paper_form": {"code": "site", "form": "paper_form", "stocktake": "stocktake"},
+    "api.import_template": {"kind": "import_kind"},
+    "api.get_import": {"job_id": "import"},
     "dispatch.edit": {"incident_id": "incident"},
     "dispatch.screen": {"incident_id": "incident"},
     "dispatch.live": {"incident_id": "incident"},
@@ -209,11 +211,20 @@ def grow(app, api, make_user, water: str, tag: str, n: int, today: dt.date) -> d
                 "lines": [{"material": lots[i], "quantity": 0.5}, {"material": serials[i], "quantity": 1}]}).id
         load_road_times(actor=COMMAND_LINE, text="from_site,to_site,minutes,cut\n" + "".join(
             f"GT-XB,{tag}{i:02d},{10 + i},{i % 2}\n" for i in range(n)))
+    with app.app_context():
+        # An opening-stock import of n rows, checked: its answer lists each row's problem.
+        from inventory.auth.services import find_user
+        from inventory.spreadsheets import services as imports
+
+        rows = "".join(f"GT-XB,WATER,{i + 1},{tag}-import-{i},明天\n" for i in range(n))
+        job = imports.upload(actor=find_user("root"), kind="opening_stock", filename=f"{tag}.csv",
+                             data=f"站点编码,物资编码,数量,批次号,生产日期\n{rows}".encode()).id
+        imports.check(job_id=job)
     return {"water": water, "generator": receipt["items"][0]["label"], "site": "GT-XB",
             "material": "WATER", "category": "1-05", "norm": norm["id"], "username": "root",
             "issue": issue["number"], "return": returned["number"], "transfer": transfer["number"],
             "receipt": receipt["number"], "stocktake": stocktake["id"], "incident": incident, "kit": kit,
-            "request": request, "paper_form": "count"}
+            "request": request, "paper_form": "count", "import": job, "import_kind": "opening_stock"}
 
 
 def _rules(app) -> dict[str, str]:

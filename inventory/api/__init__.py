@@ -6,6 +6,7 @@ from inventory.api import (
     dispatch,
     documents,
     events,
+    imports,
     incident_reports,
     materials,
     norms,
@@ -17,5 +18,5 @@ from inventory.api import (
 )
 from inventory.api.core import api
 
-__all__ = ["alerts", "api", "auth", "dispatch", "documents", "events", "incident_reports", "materials",
-           "norms", "offline", "openapi", "sites", "stock", "stocktakes"]
+__all__ = ["alerts", "api", "auth", "dispatch", "documents", "events", "imports", "incident_reports",
+           "materials", "norms", "offline", "openapi", "sites", "stock", "stocktakes"]

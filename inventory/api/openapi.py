@@ -12,7 +12,7 @@ import inspect
 from flask import jsonify
 
 from inventory.api.core import BODY_METHODS, MAX_PER_PAGE, PUBLIC_ENDPOINTS, api
-from inventory.api.routes import RULE_ARGUMENT, Body, File, Operation, Page, route
+from inventory.api.routes import RULE_ARGUMENT, Body, File, Operation, Page, Upload, route
 
 ERROR_STATUSES = {
     400: "请求体不是有效的 JSON (bad_request)",
@@ -20,6 +20,7 @@ ERROR_STATUSES = {
     403: "角色或站点范围不允许 (forbidden)",
     404: "不存在 (not_found)",
     409: "冲突 (duplicate, invalid_state …)",
+    413: "请求体过大 (payload_too_large)",
     415: "请求体不是 JSON：Content-Type 应为 application/json (unsupported_media_type)",
     422: "输入有误 (validation_error)",
     429: "尝试过多 (too_many_requests)",
@@ -48,7 +49,13 @@ def _ref(name: str, schema: dict, components: dict) -> dict:
     return {"$ref": f"#/components/schemas/{name}"}
 
 
-def _request_body(body: Body, components: dict) -> dict:
+def _request_body(body: Body | Upload, components: dict) -> dict:
+    if isinstance(body, Upload):
+        properties = {"file": {"type": "string", "contentMediaType": "application/octet-stream",
+                               "description": f"at most {body.max_bytes // (1024 * 1024)} MB"},
+                      **{name: {"type": "string", "description": text} for name, text in body.fields.items()}}
+        return {"required": True, "content": {body.media_type: {"schema": {
+            "type": "object", "required": ["file", *body.fields], "properties": properties}}}}
     schema = body.spec.schema()
     if body.partial:
         schema = {**schema, "required": []}

@@ -81,6 +81,16 @@ class Body:
         return Body(self.spec, partial=True)
 
 
+class Upload:
+    """A multipart/form-data body carrying a file (``file``) and text ``fields``; its size limit
+    is the route's own, not the API's."""
+
+    media_type = "multipart/form-data"
+
+    def __init__(self, fields: dict[str, str], *, max_bytes: int):
+        self.fields, self.max_bytes = fields, max_bytes
+
+
 # --- what a route answers ------------------------------------------------------------------------
 
 class Page:
@@ -179,6 +189,8 @@ class Routes:
 
             self.blueprint.add_url_rule(rule, name, answer, methods=[method])
             self.operations.append(operation)
+            if isinstance(operation.body, Upload):
+                core.UPLOADS[operation.endpoint] = operation.body.max_bytes
             return answer
         return register
 

@@ -18,7 +18,7 @@ STATUS_NAMES = {"available": _l("在库"), "on_loan": _l("借出"), "in_transit"
 STATUSES = tuple(STATUS_NAMES)
 SOURCE_NAMES = {"central": _l("中央财政"), "provincial": _l("省级财政"), "municipal": _l("市级财政"),
                 "county": _l("县级财政"), "donation": _l("社会捐赠"), "purchase": _l("采购"),
-                "other": _l("其他")}
+                "opening": _l("期初"), "other": _l("其他")}
 SOURCES = tuple(SOURCE_NAMES)
 MOVEMENT_NAMES = {"receipt": _l("入库"), "issue": _l("发放"), "return": _l("归还"),
                   "transfer_out": _l("调出"), "transfer_in": _l("调入"), "adjustment": _l("调整"),

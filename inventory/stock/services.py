@@ -93,18 +93,25 @@ def receive(*, actor, data: dict, warn_expired: bool = False) -> Receipt:
     if known:
         raise Duplicate(_("序列号已登记：%(serials)s", serials=listing(known)))
 
+    return book_receipt(actor=actor, site=site, material=material, quantity=quantity, serials=serials,
+                        lot=fields.get("lot"), production=production, expiry=expiry,
+                        source=fields.get("source"), donor=fields.get("donor") or "",
+                        note=fields.get("note") or "", owner=fields.get("owner") or "bureau")
+
+
+def book_receipt(*, actor, site, material, quantity: int, serials=(), lot=None, production=None, expiry=None,
+                 source=None, donor="", note="", owner="bureau") -> Receipt:
+    """Book a receipt already checked, in the caller's unit of work (``receive``; an import's
+    commit, which owns one transaction for a whole file): its RK- number, its document and the
+    item it adds to — one per serial number."""
     number = ledger.next_number("receipt")
-    owner = fields.get("owner") or "bureau"
-    receipt = Receipt(number=number, site=site, material=material, quantity=quantity,
-                      source=fields.get("source"), donor=fields.get("donor") or "",
-                      note=fields.get("note") or "", user_id=getattr(actor, "id", None))
+    receipt = Receipt(number=number, site=site, material=material, quantity=quantity, source=source,
+                      donor=donor, note=note, user_id=getattr(actor, "id", None))
     db.session.add(receipt)
     if material.tracking == "serial":
         for serial in serials:
-            item = ledger.serial_item(site, material, serial=serial, lot=fields.get("lot"),
-                                      production_date=production, expiry=expiry,
-                                      source=fields.get("source"), donor=fields.get("donor") or "",
-                                      owner=owner)
+            item = ledger.serial_item(site, material, serial=serial, lot=lot, production_date=production,
+                                      expiry=expiry, source=source, donor=donor, owner=owner)
             try:
                 ledger.change_quantity(item, 1, kind="receipt", actor=actor, document=number,
                                        note=receipt.note)
@@ -115,9 +122,8 @@ def receive(*, actor, data: dict, warn_expired: bool = False) -> Receipt:
                     raise
                 raise Duplicate(_("序列号已登记：%(serials)s", serials=serial)) from None
     else:
-        item = ledger.batch_item(site, material, lot=fields.get("lot"), expiry=expiry, owner=owner,
-                                 production_date=production, source=fields.get("source"),
-                                 donor=fields.get("donor") or "")
+        item = ledger.batch_item(site, material, lot=lot, expiry=expiry, owner=owner,
+                                 production_date=production, source=source, donor=donor)
         ledger.change_quantity(item, quantity, kind="receipt", actor=actor, document=number,
                                note=receipt.note)
     db.session.flush()  # ids and defaults for the caller's answer

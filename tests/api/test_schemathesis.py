@@ -17,6 +17,7 @@ and each must have been refused (400, 415, 422), never taken or answered 500.
 
 import json
 import traceback
+from urllib.parse import urlsplit
 
 import hypothesis.strategies as st
 import pytest
@@ -29,6 +30,7 @@ from schemathesis.transport.wsgi import WSGITransport
 from inventory import clock
 from inventory.api.core import MAX_NESTING
 from inventory.api.openapi import build_document
+from inventory.api.routes import Upload, route
 from inventory.stocktakes.models import quarter_of
 from tests.factories import Api, check_ledger, in_days, receive
 
@@ -55,6 +57,9 @@ HOSTILE_CHARACTERS = set("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069
                          "\u200b\u200c\u200d\u2060\ufeff")
 DEPTHS = [MAX_NESTING, MAX_NESTING + 10, 500]  # the body itself is one level more
 JSON_TYPES = {"application/json"}
+API_PREFIX = "/api/v1"
+# The routes that take a file (multipart/form-data), as the document's paths.
+UPLOAD_PATHS = {operation.rule for operation in route.operations if isinstance(operation.body, Upload)}
 CHECKS = {"not_a_server_error", "status_code_conformance", "content_type_conformance",
           "response_headers_conformance", "response_schema_conformance",
           "negative_data_rejection", "positive_data_acceptance", "missing_required_header",
@@ -217,7 +222,10 @@ def _run(app, admin, real_values, *, phases: set[str], hostile_bodies: bool) -> 
     if hostile_bodies:
         @schema.hook
         def flatmap_body(context, body):
-            return hostile(body)
+            # A file's form fields go out as multipart, which the tool cannot encode with a lone
+            # surrogate in them (UnicodeEncodeError, before any request); the upload tests send
+            # hostile files of their own.
+            return st.just(body) if context.operation.path in UPLOAD_PATHS else hostile(body)
 
     @schema.hook
     def flatmap_path_parameters(context, path_parameters):
@@ -283,6 +291,8 @@ class Run:
             return
         content_type = next(iter(request.headers.get("Content-Type") or
                                  request.headers.get("content-type") or [""]), "")
+        if urlsplit(request.uri).path.removeprefix(API_PREFIX) in UPLOAD_PATHS:
+            return  # multipart is what a route that takes a file takes
         if request.body and content_type.split(";")[0].strip().lower() not in JSON_TYPES:
             self.shapes.setdefault(f"Content-Type {content_type.split(';')[0]}", set()).add(
                 answer.status_code)

@@ -58,6 +58,7 @@ class World:
     kit: int  # a relief kit: reference data, read by everyone, edited by managers
     b_device: int  # B's keeper's phone (三断)
     b_conflict: int  # an offline issue of B's keeper held at B: more than the books had
+    b_import: int  # B's keeper's opening-stock import of B's goods, checked and ready
     secrets: tuple[str, ...]  # strings only B's people (and the county) may read
 
 
@@ -96,6 +97,7 @@ def _build(demo: bool = False) -> World:
     from inventory.offline import sync
     from inventory.offline.models import SyncConflict
     from inventory.sites.services import create_site, update_site
+    from inventory.spreadsheets import services as imports
     from inventory.stock import services as stock
     from inventory.stock import transfers
     from inventory.stock.models import Movement
@@ -180,6 +182,9 @@ def _build(demo: bool = False) -> World:
                  "lines": [{"label": b_item.label, "quantity": 1000}]}}]})
     assert held["status"] == "conflict", held
     conflict = db.session.scalar(sa.select(SyncConflict.id).where(SyncConflict.key == "nh-offline-1"))
+    imported = imports.upload(actor=keeper_b, kind="opening_stock", filename="nhimportsecret.csv",
+                              data="站点编码,物资编码,数量,批次号\nGT-NH,SEC-1,4,nhimportlot\n".encode())
+    imports.check(job_id=imported.id)
 
     b_labels = (b_item.label, b_serial.label)
     secrets = ("nhaddresssecret", "nhkeepersecret", "nhphonesecret", "nhvillagesecret",
@@ -189,7 +194,7 @@ def _build(demo: bool = False) -> World:
                *b_labels, *(format_label(label) for label in b_labels),
                receipt.number, serial_receipt.number, loan.number, back.number,
                outbound.number, inbound.number, stocktake.number, "nhstocktakesecret", "nhfoundsecret",
-               "nhrequestsecret", "nhdevicesecret", "nhconflictsecret")
+               "nhrequestsecret", "nhdevicesecret", "nhconflictsecret", "nhimportsecret", "nhimportlot")
     return World(
         site_a="GT-XB", site_b="GT-NH", leaf_b="GT-NH-SEC", keeper_a=keeper_a.username,
         keeper_b=keeper_b.username, admin=admin.username, material="SEC-1", equipment="SEC-2",
@@ -198,7 +203,8 @@ def _build(demo: bool = False) -> World:
         b_issue=loan.number, b_issue_line=loan_line, b_return=back.number,
         b_transfer=outbound.number, b_inbound=inbound.number, b_inbound_line=inbound_line,
         b_movement=movement, b_stocktake=stocktake.id, b_found=found.id, incident=incident.id,
-        b_request=request.id, kit=kit.id, b_device=device.id, b_conflict=conflict, secrets=secrets)
+        b_request=request.id, kit=kit.id, b_device=device.id, b_conflict=conflict, b_import=imported.id,
+        secrets=secrets)
 
 
 # --- helpers -----------------------------------------------------------------------------------

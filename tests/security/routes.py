@@ -6,6 +6,7 @@ adds a route says here what it reads or changes, and the access, CSRF, header an
 then cover it without further work.
 """
 
+import io
 import uuid
 from dataclasses import dataclass
 
@@ -49,6 +50,8 @@ class Call:
     # A batch answered 200 with each operation's own status (POST /sync): refused means every
     # operation rejected.
     per_operation: bool = False
+    # A file sent as multipart/form-data with ``body`` as its other fields: name → (bytes, file name).
+    files: dict | None = None
 
     @property
     def api(self) -> bool:
@@ -424,6 +427,16 @@ def calls(w) -> dict[str, list[Call]]:
                 ("count", {"stocktake": w.b_stocktake, "label": w.b_label, "counted": 1}),
                 ("transfer_receive", {"number": w.b_inbound}))]}, per_operation=True)],
         "api.list_conflicts": [read(f"{api}/sync/conflicts"), read(f"{api}/sync/conflicts?site={b}")],
+        # --- spreadsheets: an import is its uploader's; an upload of B's goods by A's keeper is
+        # A's own (refused row by row when checked: tests/spreadsheets); A's export holds A's
+        "api.import_template": [read(f"{api}/imports/templates/opening_stock", shared=True),
+                                read(f"{api}/imports/templates/opening_stock?filled=true", shared=True)],
+        "api.upload_import": [Call("POST", f"{api}/imports", {"kind": "opening_stock"}, own=("import_jobs",),
+                                   files={"file": (f"站点编码,物资编码,数量\n{b},{w.material},9\n".encode(),
+                                                   "入侵.csv")})],
+        "api.get_import": [read(f"{api}/imports/{w.b_import}")],
+        "api.commit_import": [write(f"{api}/imports/{w.b_import}/commit")],
+        "api.cancel_import": [write(f"{api}/imports/{w.b_import}/cancel")],
         "api.resolve_conflict": [write(f"{api}/sync/conflicts/{w.b_conflict}/resolve",
                                        {"action": "apply_with_correction", "note": "x"})],
         "api.list_movements": [read(f"{api}/movements", shared=True),
@@ -435,6 +448,10 @@ def calls(w) -> dict[str, list[Call]]:
 
 def send(client, call: Call, headers: dict | None = None):
     """Make ``call`` with ``client``: JSON and ``headers`` for the API, form fields for pages."""
+    if call.files:
+        files = {name: (io.BytesIO(data), filename) for name, (data, filename) in call.files.items()}
+        return client.open(call.path, method=call.method, data={**(call.body or {}), **files},
+                           headers=headers or {}, content_type="multipart/form-data")
     if call.api:
         return client.open(call.path, method=call.method, json=call.body, headers=headers or {})
     return client.open(call.path, method=call.method, data=call.body)

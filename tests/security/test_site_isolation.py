@@ -17,7 +17,7 @@ def test_every_route_is_probed_or_has_a_reason_to_be_public(app):
     """A route without requests in tests/security/routes.py (or a reason in PUBLIC/OWN_SESSION)
     fails: decide what it reads or changes, and the security tests then cover it."""
     numbers = ("_id", "_line", "_movement", "_stocktake", "_found", "incident", "_request", "kit", "_device",
-               "_conflict")
+               "_conflict", "_import")
     placeholder = World(**{name: 1 if name.endswith(numbers) else "X" for name in World.__dataclass_fields__})
     table = calls(placeholder)
     adapter = app.url_map.bind("localhost")
