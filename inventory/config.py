@@ -77,6 +77,8 @@ def from_environment() -> dict:
         # Shared by every worker of the machine (inventory/guessing.py).
         "LABEL_MISS_FILE": os.environ.get("LABEL_MISS_FILE", str(instance_path / "label-misses.sqlite")),
         "MAX_CONTENT_LENGTH": 2 * 1024 * 1024,
+        # An import books this many rows per batch of statements (its progress moves on as often).
+        "IMPORT_CHUNK_ROWS": int(os.environ.get("IMPORT_CHUNK_ROWS", "5000")),
         # Background jobs run at once, in the request, instead of in the consumer (tests).
         "JOBS_IMMEDIATE": os.environ.get("JOBS_IMMEDIATE") == "1",
         # Field work on a bad connection: a form may stay open for a whole shift.

@@ -10,9 +10,14 @@ LABEL_LENGTH = 16
 LABEL_LOOK_ALIKES = str.maketrans({"O": "0", "I": "1", "L": "1", " ": None, "-": None, "\t": None})
 
 
+# Each random byte names a character by its low five bits: 256 is a multiple of 32, so every
+# character is equally likely, as secrets.choice would make it, at a fraction of the cost.
+_BY_BYTE = bytes(ord(LABEL_ALPHABET[byte % 32]) for byte in range(256))
+
+
 def new_label() -> str:
     """A fresh label code: random, unguessable, unrelated to any id."""
-    return "".join(secrets.choice(LABEL_ALPHABET) for _ in range(LABEL_LENGTH))
+    return secrets.token_bytes(LABEL_LENGTH).translate(_BY_BYTE).decode()
 
 
 def normalize_label(text: str) -> str:

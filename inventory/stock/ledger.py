@@ -4,7 +4,7 @@ Every action of every feature (receipts, issues, returns, transfers, adjustments
 stocktakes, dispatch and sync) changes stock through these few functions, inside the unit of
 work its caller owns:
 
-- ``next_number(kind)``: the document's number, gap-free;
+- ``next_number(kind)``: the document's number, gap-free (``next_numbers``: a block of them);
 - ``lock(items)``: lock the items a document touches, in id order, and refresh them;
 - ``batch_item(site, material, …)``: the item a lot goes into at a site, made if needed;
 - ``serial_item(site, material, serial=…, …)``: a new item for one serial-numbered unit;
@@ -12,7 +12,8 @@ work its caller owns:
   movement, refusing to go below zero;
 - ``hold(item_ids)``: lock many items by id, as ``lock`` does, answering rows, not objects;
 - ``change_quantities(changes, kind=…, …)``: many such changes to held items in two
-  statements (an approved stocktake's variances);
+  statements (an approved stocktake's variances, an import's opening receipts);
+- ``new_items(rows)``: many empty items made in one batched INSERT (an import's lots);
 - ``relabel(item, at=…, …)``: a serial unit arrives at another site under a new label.
 
 Stock goes down only through a conditional UPDATE (quantity + delta >= 0), never read-then-write;
@@ -42,7 +43,7 @@ _COUNTERS, _ITEMS = DocumentCounter.__table__, StockItem.__table__
 _BUMP_COUNTER = (sa.update(_COUNTERS)
                  .where(_COUNTERS.c.prefix == sa.bindparam("counter_prefix"),
                         _COUNTERS.c.year == sa.bindparam("counter_year"))
-                 .values(last=_COUNTERS.c.last + 1).returning(_COUNTERS.c.last))
+                 .values(last=_COUNTERS.c.last + sa.bindparam("count")).returning(_COUNTERS.c.last))
 _CHANGE_QUANTITY = (sa.update(_ITEMS)
                     .where(_ITEMS.c.id == sa.bindparam("item_id"),
                            _ITEMS.c.quantity + sa.bindparam("delta") >= 0)
@@ -83,14 +84,20 @@ def next_number(kind: str) -> str:
     The counter row is updated in the document's own transaction, so a rollback gives the number
     back; concurrent documents of one kind queue on that row for the rest of their transaction.
     """
+    return next_numbers(kind, 1)[0]
+
+
+def next_numbers(kind: str, count: int) -> list[str]:
+    """The next ``count`` document numbers of ``kind``, consecutive: one bump of the counter,
+    as ``next_number`` makes one."""
     prefix, year = DOCUMENT_PREFIXES[kind], clock.today().year
-    counter = {"counter_prefix": prefix, "counter_year": year}
-    number = execute(_BUMP_COUNTER, counter).scalar_one_or_none()
-    if number is None:
+    counter = {"counter_prefix": prefix, "counter_year": year, "count": count}
+    last = execute(_BUMP_COUNTER, counter).scalar_one_or_none()
+    if last is None:
         _insert_ignoring_conflict(DocumentCounter, {"prefix": prefix, "year": year, "last": 0},
                                   ["prefix", "year"])
-        number = execute(_BUMP_COUNTER, counter).scalar_one()
-    return f"{prefix}-{year}-{number:06d}"
+        last = execute(_BUMP_COUNTER, counter).scalar_one()
+    return [f"{prefix}-{year}-{number:06d}" for number in range(last - count + 1, last + 1)]
 
 
 def lock(items) -> None:
@@ -158,12 +165,14 @@ def change_quantity(item: StockItem, delta: int, *, kind: str, actor, document=N
 
 
 class Change(NamedTuple):
-    """One item's part in ``change_quantities``: add ``delta``, then set ``status`` if given."""
+    """One item's part in ``change_quantities``: add ``delta``, then set ``status`` if given;
+    its movement names ``document`` when given, else the call's."""
 
     item: Held
     delta: int
     status: str | None = None
     note: str = ""
+    document: str | None = None
 
 
 def change_quantities(changes: list[Change], *, kind: str, actor, document=None, reason=None) -> None:
@@ -184,13 +193,13 @@ def change_quantities(changes: list[Change], *, kind: str, actor, document=None,
     updates, movements, at = [], [], clock.now()
     fixed = {"at": at, "kind": kind, "document": document, "reason": reason, "reverses_id": None,
              **attribution.of(actor)}
-    for item, delta, status, note in changes:
+    for item, delta, status, note, own_document in changes:
         after, status = item.quantity + delta, status or item.status
         updates.append({"item_id": item.id, "before": item.quantity, "after": after,
                         "status_after": status})
         movements.append({**fixed, "item_id": item.id, "site_id": item.site_id,
                           "material_id": item.material_id, "quantity": delta, "balance_after": after,
-                          "status_after": status, "note": _kept(note)})
+                          "status_after": status, "note": _kept(note), "document": own_document or document})
     if execute(_SET_QUANTITY, updates).rowcount != len(updates):
         raise RuntimeError("an item changed without its lock while its change was being written")
     execute(_RECORD_MOVEMENTS, movements)
@@ -199,6 +208,22 @@ def change_quantities(changes: list[Change], *, kind: str, actor, document=None,
         if isinstance(loaded, StockItem) and (row := changed.get(loaded.id)) is not None:
             set_committed_value(loaded, "quantity", row["after"])
             set_committed_value(loaded, "status", row["status_after"])
+
+
+def new_items(rows: list[dict]) -> list[int]:
+    """Make empty items — each row a lot (site_id, material_id, lot, expiry_date, owner, …) or a
+    serial unit (with ``serial``) — in one batched INSERT, each under a new label and holding
+    nothing until its first movement; answer their ids in the rows' order."""
+    if not rows:
+        return []
+    at = clock.now()
+    values = [{"label": new_label(), "lot": None, "serial": None, "expiry_date": None, "production_date": None,
+               "source": None, "donor": "", "owner": "bureau", "status": "available", "received_at": at,
+               **row, "quantity": 0} for row in rows]
+    for row in values:
+        row["merge_key"] = merge_key(row["serial"] or row["lot"], row["expiry_date"], row["owner"])
+    insert = sa.insert(_ITEMS).returning(_ITEMS.c.id, sort_by_parameter_order=True)
+    return list(db.session.execute(insert, values).scalars())
 
 
 def merge_key(lot, expiry, owner) -> str:

@@ -130,6 +130,59 @@ def book_receipt(*, actor, site, material, quantity: int, serials=(), lot=None, 
     return receipt
 
 
+def _lot_key(line: dict) -> tuple:
+    return line["site"].id, line["material"].id, ledger.merge_key(line["lot"], line["expiry"], line["owner"])
+
+
+def _empty_lots(lines: list[dict]) -> dict[tuple, int]:
+    """The available items the sites already hold of these lines' lots, by lot key: looked up by
+    site, material and the lots' own keys (the lot index), never by reading all a site holds."""
+    by_pair: dict[tuple, set] = {}
+    for line in lines:
+        if line["serial"] is None:
+            site, material, key = _lot_key(line)
+            by_pair.setdefault((site, material), set()).add(key)
+    found = {}
+    for (site, material), keys in by_pair.items():
+        keys = sorted(keys)
+        for start in range(0, len(keys), 1000):
+            for item_id, key in db.session.execute(
+                    sa.select(StockItem.id, StockItem.merge_key)
+                    .where(StockItem.site_id == site, StockItem.material_id == material,
+                           StockItem.merge_key.in_(keys[start:start + 1000]), StockItem.status == "available",
+                           StockItem.serial.is_(None))):
+                found[(site, material, key)] = item_id
+    return found
+
+
+def book_receipts(*, actor, lines: list[dict], note: str = "") -> None:
+    """Book many receipts already checked — each line a dict of site, material, quantity, lot,
+    production, expiry, serial, source, donor, owner — in the caller's unit of work (an import's
+    commit): what ``book_receipt`` does for each, in a few batched statements for all — a block
+    of RK- numbers, the new items in one INSERT, their quantities and movements in two, the
+    receipts in one. A lot the site already holds is added to, as a receipt would."""
+    if not lines:
+        return
+    numbers = ledger.next_numbers("receipt", len(lines))
+    held_lots = _empty_lots(lines)
+    made = [line for line in lines if line["serial"] is not None or _lot_key(line) not in held_lots]
+    new_ids = ledger.new_items([
+        {"site_id": line["site"].id, "material_id": line["material"].id, "lot": line["lot"],
+         "serial": line["serial"], "expiry_date": line["expiry"], "production_date": line["production"],
+         "source": line["source"], "donor": line["donor"], "owner": line["owner"]} for line in made])
+    made_ids = {id(line): item_id for line, item_id in zip(made, new_ids, strict=True)}
+    item_ids = [made_ids[id(line)] if id(line) in made_ids else held_lots[_lot_key(line)] for line in lines]
+    held = ledger.hold(item_ids)
+    ledger.change_quantities([ledger.Change(held[item_id], line["quantity"], note=note, document=number)
+                              for line, item_id, number in zip(lines, item_ids, numbers, strict=True)],
+                             kind="receipt", actor=actor)
+    at, user_id = clock.now(), getattr(actor, "id", None)
+    db.session.execute(sa.insert(Receipt.__table__), [
+        {"number": number, "site_id": line["site"].id, "material_id": line["material"].id,
+         "quantity": line["quantity"], "source": line["source"], "donor": line["donor"], "note": note,
+         "user_id": user_id, "created_at": at} for line, number in zip(lines, numbers, strict=True)])
+
+
 # --- equipment tests ----------------------------------------------------------------------------
 
 @transactional

@@ -17,7 +17,8 @@ from inventory.stock.models import Movement
 from tests.factories import check_ledger
 from tests.spreadsheets.test_opening_stock_import import upload
 
-ROWS = 6000
+ROWS = 40_000
+CHUNK = 500  # the worker's batches, small: it is killed after its first one, long before its last
 WAIT_S = 240  # generous: a shared CPU may be slow; nothing here is timed
 
 
@@ -29,7 +30,8 @@ def queue(app, tmp_path):
     jobs.huey.storage_kwargs["filename"] = str(path)
     jobs.huey.immediate = False  # recreates the storage, in that file
     env = {**os.environ, "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"], "JOBS_FILE": str(path),
-           "INSTANCE_PATH": str(tmp_path), "SECRET_KEY": app.config["SECRET_KEY"]}
+           "INSTANCE_PATH": str(tmp_path), "SECRET_KEY": app.config["SECRET_KEY"],
+           "IMPORT_CHUNK_ROWS": str(CHUNK)}
     workers = []
 
     def start():
@@ -74,7 +76,7 @@ def test_a_worker_killed_mid_commit_leaves_nothing_half_done_and_the_next_one_co
                        "the check")
     assert status["status"] == "ready" and status["counts"]["new"] == ROWS, status
     assert keeper.post(f"/imports/{job}/commit").status_code == 202
-    _wait_for(lambda: (jobs.progress("import", job) or 0) >= 500, "the booking to be under way")
+    _wait_for(lambda: (jobs.progress("import", job) or 0) >= CHUNK, "the booking to be under way")
     worker.send_signal(signal.SIGKILL)
     worker.wait(timeout=30)
     assert keeper.get(f"/imports/{job}").json["status"] == "committing"

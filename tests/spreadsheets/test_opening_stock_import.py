@@ -20,8 +20,14 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def upload(api, data: bytes, filename="期初库存.xlsx", kind="opening_stock"):
-    return api.client.post("/api/v1/imports", headers=api.headers, content_type="multipart/form-data",
-                           data={"kind": kind, "file": (io.BytesIO(data), filename)})
+    """POST /imports, the body written out here: for a large file the test client would spool
+    the body to a temporary file of its own, which it leaves open."""
+    boundary = "b0undary-7f3a"
+    body = (f'--{boundary}\r\nContent-Disposition: form-data; name="kind"\r\n\r\n{kind}\r\n'
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{filename}"\r\n\r\n'
+            ).encode() + data + f"\r\n--{boundary}--\r\n".encode()
+    return api.client.post("/api/v1/imports", headers=api.headers, input_stream=io.BytesIO(body),
+                           content_type=f"multipart/form-data; boundary={boundary}", content_length=len(body))
 
 
 def filled(rows) -> bytes:
@@ -168,15 +174,7 @@ def test_a_zip_bomb_and_a_file_over_the_limit_are_refused(app, keeper):
         archive.writestr("xl/worksheets/sheet1.xml", b"0" * (300 * 1024 * 1024))
     response = upload(keeper, bomb.getvalue())
     assert response.status_code == 422 and "解压后过大" in response.json["error"]["details"]["file"]
-    # The body written out here: the test client would spool a file this large to a temporary
-    # file of its own, which a request refused before its body is read leaves open.
-    boundary = "b0undary"
-    body = (f'--{boundary}\r\nContent-Disposition: form-data; name="kind"\r\n\r\nopening_stock\r\n'
-            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="big.csv"\r\n\r\n'
-            ).encode() + b"0" * (11 * 1024 * 1024) + f"\r\n--{boundary}--\r\n".encode()
-    too_big = keeper.client.post("/api/v1/imports", headers=keeper.headers, input_stream=io.BytesIO(body),
-                                 content_type=f"multipart/form-data; boundary={boundary}",
-                                 content_length=len(body))
+    too_big = upload(keeper, b"0" * (11 * 1024 * 1024), "big.csv")
     assert too_big.status_code == 413 and too_big.json["error"]["code"] == "payload_too_large"
 
 
