@@ -31,6 +31,7 @@ def register_extensions(app: Flask) -> None:
     from inventory import (
         jobs,
         models,  # noqa: F401  (every table must be known before use)
+        security,
         templating,
     )
     from inventory.db import configure_engine
@@ -41,6 +42,7 @@ def register_extensions(app: Flask) -> None:
     with app.app_context():
         configure_engine(db.engine, busy_timeout_ms=app.config["SQLITE_BUSY_TIMEOUT_MS"])
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
+    app.before_request(security.raise_upload_limit)  # before the CSRF check reads a form
     csrf.init_app(app)
     templating.init_app(app, str(ROOT / "inventory" / "translations"))
     idempotency.init_app(app)
@@ -72,11 +74,12 @@ def register_blueprints(app: Flask) -> None:
     from inventory.offline.shell import blueprint as shell
     from inventory.offline.views import blueprint as offline
     from inventory.sites.views import blueprint as sites
+    from inventory.spreadsheets.views import blueprint as imports
     from inventory.stock.views import blueprint as stock
     from inventory.stocktakes.views import blueprint as stocktakes
 
     for blueprint in (auth, dashboard, alerts, stock, stocktakes, dispatch, labels, norms, sites, catalog,
-                      audit, offline, shell):
+                      audit, offline, shell, imports):
         app.register_blueprint(blueprint)
     # The API authenticates with bearer tokens only, never cookies, so CSRF cannot reach it.
     csrf.exempt(api)

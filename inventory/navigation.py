@@ -48,17 +48,18 @@ USERS = Entry("auth.users", _l("用户"), ("auth.users", "auth.new_user", "auth.
 AUDIT = Entry("audit.index", _l("审计日志"), ("audit.",), "audit.view")
 DEVICES = Entry("offline.devices", _l("离线设备"), ("offline.devices",))
 HELD = Entry("offline.conflicts", _l("离线记录"), ("offline.conflicts",), "sync.resolve")
+IMPORTS = Entry("imports.index", _l("导入"), ("imports.index", "imports.detail"), "stock.receive")
 MORE = Entry("dashboard.more", _l("更多"), ("dashboard.more",))
 
 # Every role's menu, its most frequent work first; a role's tab bar is its first four, then 更多.
 MENUS: dict[str, tuple[Entry, ...]] = {
     "keeper": (SCAN, ISSUE, RECEIVE, STOCK, HOME, ISSUES, TRANSFERS, INCIDENTS, STOCKTAKES, ALERTS, LEDGER,
-               NORMS, SITES, CATALOG, DEVICES),
+               NORMS, SITES, CATALOG, DEVICES, IMPORTS),
     "dispatcher": (HOME, INCIDENTS, TRANSFERS, STOCK, ALERTS, NORMS, SITES, LEDGER, CATALOG, DEVICES),
     "manager": (HOME, ALERTS, NORMS, STOCK, INCIDENTS, STOCKTAKES, ISSUES, TRANSFERS, LEDGER, SITES, CATALOG,
-                SCAN, HELD, AUDIT, DEVICES),
+                SCAN, HELD, AUDIT, DEVICES, IMPORTS),
     "admin": (HOME, ALERTS, NORMS, STOCK, INCIDENTS, STOCKTAKES, ISSUES, TRANSFERS, LEDGER, SITES, CATALOG,
-              SCAN, HELD, USERS, AUDIT, DEVICES),
+              SCAN, HELD, USERS, AUDIT, DEVICES, IMPORTS),
     "auditor": (HOME, STOCKTAKES, STOCK, LEDGER, ALERTS, ISSUES, TRANSFERS, INCIDENTS, NORMS, SITES, CATALOG,
                 SCAN, DEVICES),
     "viewer": (HOME, INCIDENTS, STOCK, ALERTS, NORMS, SITES, CATALOG, LEDGER, STOCKTAKES, DEVICES),

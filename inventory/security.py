@@ -22,6 +22,18 @@ def refuse_nul() -> None:
                                for name in sorted(bad)})
 
 
+# The routes that take a file larger than MAX_CONTENT_LENGTH allows, each with its own limit
+# (an import's spreadsheet); whatever reads the form first (the CSRF check) then reads it whole.
+UPLOAD_LIMITS: dict[str, int] = {}
+MULTIPART_OVERHEAD = 64 * 1024  # the form's own fields and boundaries around the file
+
+
+def raise_upload_limit() -> None:
+    """Registered before the CSRF check, which reads the form: a route's own limit, if it has one."""
+    if (limit := UPLOAD_LIMITS.get(request.endpoint)) is not None:
+        request.max_content_length = limit + MULTIPART_OVERHEAD
+
+
 def init_app(app: Flask) -> None:
     @app.before_request
     def _refuse_nul_in_pages():

@@ -108,12 +108,14 @@ FORMS = {
                                                                "approved_at", "reference"],
     "/offline/conflicts/{conflict}/resolve": ["idempotency_key", "note", "apply", "reject"],
     "/offline/devices/new": ["name"],
+    "/imports/": ["kind", "file"],  # typed text where a file belongs: refused as no file
 }
 # Forms with nothing to type: a button and its CSRF token (logout, deleting a site or a norm).
 BUTTONS = {"/logout", "/sites/<code>/delete", "/norms/<int(max=2147483647):norm_id>/delete"}
 BUTTONS |= {"/incidents/kits/<int(max=2147483647):kit_id>/delete", "/incidents/roads/clear",
             "/offline/devices/<int(max=2147483647):device_id>/revoke",
-            "/offline/devices/<int(max=2147483647):device_id>/lost"}
+            "/offline/devices/<int(max=2147483647):device_id>/lost",
+            "/imports/<int(max=2147483647):job_id>/commit", "/imports/<int(max=2147483647):job_id>/cancel"}
 
 
 def _encoded(fields: dict) -> bytes:

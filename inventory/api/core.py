@@ -14,7 +14,7 @@ from inventory.db import db
 from inventory.errors import BadRequest, NotFound, Unauthorized, UnsupportedMediaType, ValidationError
 from inventory.extensions import idempotency
 from inventory.offline.services import user_for_device_token
-from inventory.security import refuse_nul
+from inventory.security import UPLOAD_LIMITS, refuse_nul
 from inventory.sites.models import Site
 from inventory.validation import listing
 
@@ -62,10 +62,6 @@ def _wipe_a_lost_device(response):
 
 
 BODY_METHODS = {"POST", "PUT", "PATCH"}  # whose bodies the API reads, or keys idempotency on
-# The routes that take a file (multipart/form-data) instead of JSON, with each one's size limit
-# (routes.Upload).
-UPLOADS: dict[str, int] = {}
-MULTIPART_OVERHEAD = 64 * 1024  # the form's own fields and boundaries around the file
 
 
 @api.before_request
@@ -79,10 +75,9 @@ def _require_json():
     the body was taken for none. Reading it here first keeps it for whatever reads it next. A
     request without a body needs no Content-Type.
     """
-    if (limit := UPLOADS.get(request.endpoint)) is not None:
+    if request.endpoint in UPLOAD_LIMITS:  # a route that takes a file (routes.Upload)
         if request.mimetype != "multipart/form-data":
             raise UnsupportedMediaType()
-        request.max_content_length = limit + MULTIPART_OVERHEAD  # before anything reads the form
         return
     if request.method in BODY_METHODS and request.get_data(cache=True) and not request.is_json:
         raise UnsupportedMediaType()

@@ -28,6 +28,7 @@ from flask import Response, jsonify
 
 from inventory.api import core
 from inventory.api.shapes import Shape
+from inventory.security import UPLOAD_LIMITS
 from inventory.validation import Field, Integer, Object
 
 WRITE_ERRORS = (400, 401, 403, 404, 409, 422)  # what an idempotent write may answer besides 2xx
@@ -190,7 +191,7 @@ class Routes:
             self.blueprint.add_url_rule(rule, name, answer, methods=[method])
             self.operations.append(operation)
             if isinstance(operation.body, Upload):
-                core.UPLOADS[operation.endpoint] = operation.body.max_bytes
+                UPLOAD_LIMITS[operation.endpoint] = operation.body.max_bytes
             return answer
         return register
 

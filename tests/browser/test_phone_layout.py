@@ -24,7 +24,7 @@ PAGES = ["/", "/more", "/scan", "/stock/", "/stock/summary", "/stock/issue", "/s
          "/alerts/", "/norms/shortfalls", "/norms/", "/sites/", "/sites/GT-CG", "/catalog/", "/labels/",
          "/password", "/stocktakes/", "/stocktakes/new", "/incidents/kits", "/incidents/roads",
          "/stock/issue/queue", "/incidents/", "/incidents/new", "/offline/devices",
-         "/offline/app"]
+         "/offline/app", "/imports/"]
 MANAGER_PAGES = ["/sites/new", "/norms/new", "/catalog/new", "/audit/", "/incidents/kits/new",
                  "/offline/conflicts"]
 

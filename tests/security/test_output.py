@@ -185,7 +185,8 @@ FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\0")
 # Every export of the app, how to ask it for every row, and a number it must hold as a number.
 EXPORTS = {"norms.shortfalls_workbook": ("/norms/shortfalls.xlsx?all=1", 1005),
            "stocktakes.count_sheet_xlsx": ("/stocktakes/{stocktake}/count-sheet.xlsx", 6),
-           "stocktakes.variance_sheet_xlsx": ("/stocktakes/{stocktake}/variance-sheet.xlsx?all=1", 1005)}
+           "stocktakes.variance_sheet_xlsx": ("/stocktakes/{stocktake}/variance-sheet.xlsx?all=1", 1005),
+           "imports.template": ("/imports/templates/opening_stock.xlsx?filled=1", 1005)}
 
 
 def _text(value):
